@@ -1,0 +1,45 @@
+"""Shared fixtures. Paths are built from this file, never from the working directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("MARKERLESS_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+# JAX: keep CPU tests deterministic and quiet.
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+
+def _shared(name: str) -> Path:
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.skip(f"shared data set {name!r} not found at {path} (set MARKERLESS_SHARED_DATA)")
+    return path
+
+
+@pytest.fixture
+def openfield_dir() -> Path:
+    """DeepLabCut's openfield project: 116 labeled frames x 4 bodyparts, no NaN."""
+    return _shared("dlc-openfield-pranav")
+
+
+@pytest.fixture
+def openfield_video() -> Path:
+    """m3v1mp4.mp4: 2330 frames 640x480 yuv444p H.264, keyframes every ~200 frames."""
+    return _shared("dlc-openfield-pranav") / "videos" / "m3v1mp4.mp4"
+
+
+@pytest.fixture
+def dlc_fixtures_dir() -> Path:
+    """SLEAP's DLC CSV variants (old/new index, multi-animal, unique bodyparts, ragged rows)."""
+    return _shared("sleap-dlc-format-fixtures")
+
+
+@pytest.fixture
+def fly_dir() -> Path:
+    """Two flies, 13 nodes, 1500 frames 1024x1024 (research use only; never copied)."""
+    return _shared("sleap-fly-pair-clip")
