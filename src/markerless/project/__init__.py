@@ -1,0 +1,1 @@
+"""Project folders: create, add videos, extract frames (DeepLabCut layout)."""
