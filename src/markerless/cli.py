@@ -33,13 +33,16 @@ def _demo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="smallest settings (for tests)")
     p.add_argument("--view", action="store_true", help="open napari on the results")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-train", action="store_true",
+                   help="only build the project and its labels (no training/analysis)")
 
 
 @command("demo", "build the synthetic example project and run the loop on it", _demo_args)
 def _demo(ns: argparse.Namespace) -> int:
     from markerless.demo import run_demo
 
-    summary = run_demo(ns.workdir, n_frames=ns.frames, quick=ns.quick, seed=ns.seed)
+    summary = run_demo(ns.workdir, n_frames=ns.frames, quick=ns.quick, seed=ns.seed,
+                       train=not ns.no_train)
     print(summary.report())
     if ns.view:
         from markerless.napari.jupyter import view_project
