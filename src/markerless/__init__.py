@@ -15,8 +15,11 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _API = {
     "Poses": "markerless.poses",
+    # project
     "create_new_project": "markerless.project.create",
     "add_new_videos": "markerless.project.create",
+    "extract_frames": "markerless.project.frames",
+    # files
     "read_config": "markerless.io.config",
     "write_config": "markerless.io.config",
     "read_video": "markerless.io.video",
@@ -27,6 +30,20 @@ _API = {
     "write_labels": "markerless.io.dlc_labels",
     "read_analysis": "markerless.io.dlc_analysis",
     "write_analysis": "markerless.io.dlc_analysis",
+    # training and evaluation
+    "create_training_dataset": "markerless.training.dataset",
+    "train_network": "markerless.training.trainer",
+    "evaluate_network": "markerless.evaluation.evaluate",
+    # analysis
+    "analyze_videos": "markerless.analysis.analyze",
+    "decode_scoremaps": "markerless.decoding.scoremaps",
+    # refinement and results
+    "extract_outlier_frames": "markerless.postprocessing.outliers",
+    "merge_datasets": "markerless.postprocessing.refine",
+    "refine_labels": "markerless.postprocessing.refine",
+    "filterpredictions": "markerless.postprocessing.filtering",
+    "create_labeled_video": "markerless.postprocessing.labeled_video",
+    "plot_trajectories": "markerless.postprocessing.plots",
 }
 
 __all__ = ["__version__", *_API]
