@@ -75,7 +75,7 @@ def test_colors_follow_colormap_in_bodypart_order():
     assert colors["a"][2] > colors["a"][0] and colors["c"][0] > colors["c"][2]
     _, kwargs = poses_to_points(_poses(), colormap="jet")
     assert kwargs["metadata"][META_KEY]["colormap"] == "jet"
-    np.testing.assert_allclose(kwargs["face_color_cycle"][0], colors_for_snout())
+    np.testing.assert_allclose(kwargs["face_color_cycle"]["snout"], colors_for_snout())
 
 
 def colors_for_snout():

@@ -140,3 +140,40 @@ def test_screenshot_shows_points_over_frame(make_napari_viewer, openfield_dir, t
     # and far from any point the frame is grey (R == G == B)
     grey = shot[5, 600, :3].astype(int)
     assert abs(grey[0] - grey[2]) < 3
+
+
+def test_colour_follows_bodypart_even_when_first_points_are_not_the_first_bodypart(
+    make_napari_viewer, tmp_path
+):
+    """napari assigns list colour cycles by first appearance; ours map bodypart -> colour."""
+    from markerless.io.dlc_labels import write_labels
+    from markerless.napari.convert import bodypart_colors
+    from markerless.poses import Poses
+
+    folder = tmp_path / "labeled-data" / "v"
+    folder.mkdir(parents=True)
+    import imageio.v3 as iio
+
+    iio.imwrite(folder / "img0.png", np.zeros((20, 30, 3), np.uint8))
+    xy = np.full((1, 1, 3, 2), np.nan)
+    xy[0, 0, 2] = [5, 6]  # only the last bodypart is labeled
+    write_labels(Poses(xy, ["a", "b", "c"], [""], ["labeled-data/v/img0.png"], "me"), folder)
+    viewer = make_napari_viewer()
+    viewer.open(str(folder), plugin="markerless")
+    points = _points_layer(viewer)
+    np.testing.assert_allclose(points.face_color[0], bodypart_colors(["a", "b", "c"])["c"])
+
+
+def test_image_stack_builds_in_threads(openfield_dir):
+    """Layers are built in napari worker threads; building stacks concurrently must work."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from markerless.napari._reader import read_labeled_folder
+
+    folder = openfield_dir / "labeled-data" / "m4s1"
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(lambda _: read_labeled_folder(folder), range(6)))
+    for layers in results:
+        stack = layers[0][0]
+        assert stack.shape == (116, 480, 640, 3)
+    np.testing.assert_array_equal(results[0][0][0][5].compute(), results[1][0][0][5].compute())

@@ -8,6 +8,7 @@ an empty layer in place of existing keypoints (napari-deeplabcut #161).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -84,30 +85,64 @@ def _project_root(folder: Path) -> Path:
     return folder.parent.parent if folder.parent.name == "labeled-data" else folder.parent
 
 
-def _image_stack(paths: list[Path]):
-    """Lazy (N, H, W, C) dask stack of image files; every image must have the first one's shape."""
-    import dask.array as da
-    import imageio.v3 as iio
-    from dask import delayed
+class _ImageFiles:
+    """Array-like (N, H, W, 3) view of image files that reads a frame only when indexed.
 
-    first = np.asarray(iio.imread(paths[0]))
-    if first.ndim == 2:
-        first = np.stack([first] * 3, axis=-1)
+    Given to ``dask.array.from_array`` with an explicit name, so building the
+    stack never tokenizes file contents (dask's tokenizer is not thread-safe for
+    delayed objects built concurrently in napari's worker threads).
+    """
 
-    def load(p: Path) -> np.ndarray:
-        img = np.asarray(iio.imread(p))
+    def __init__(self, paths: list[Path]):
+        import imageio.v3 as iio
+
+        self.paths = list(paths)
+        first = self._load(paths[0], iio)
+        self.frame_shape = first.shape
+        self.dtype = first.dtype
+        self.shape = (len(paths), *first.shape)
+        self.ndim = 4
+        stamp = "|".join(f"{p}:{p.stat().st_mtime_ns}" for p in self.paths)
+        self.token = hashlib.sha1(stamp.encode()).hexdigest()
+
+    def __dask_tokenize__(self) -> str:
+        return self.token
+
+    @staticmethod
+    def _load(path: Path, iio) -> np.ndarray:
+        img = np.asarray(iio.imread(path))
         if img.ndim == 2:
             img = np.stack([img] * 3, axis=-1)
-        img = img[..., :3]
-        if img.shape != first.shape[:2] + (3,):
-            from markerless.errors import LabelFileError
+        return img[..., :3]
 
-            raise LabelFileError(f"Image {p} has shape {img.shape}, expected {first.shape}")
-        return img
+    def __getitem__(self, key):
+        import imageio.v3 as iio
 
-    blocks = [da.from_delayed(delayed(load)(p), shape=first.shape[:2] + (3,), dtype=first.dtype)
-              for p in paths]
-    return da.stack(blocks)
+        from markerless.errors import LabelFileError
+
+        key = key if isinstance(key, tuple) else (key,)
+        idx = np.arange(len(self.paths))[key[0]]
+        frames = []
+        for i in np.atleast_1d(idx):
+            img = self._load(self.paths[int(i)], iio)
+            if img.shape != self.frame_shape:
+                raise LabelFileError(
+                    f"Image {self.paths[int(i)]} has shape {img.shape}, expected {self.frame_shape}"
+                )
+            frames.append(img)
+        out = np.stack(frames) if frames else np.zeros((0, *self.frame_shape), self.dtype)
+        out = out[(slice(None), *key[1:])]
+        return out[0] if np.ndim(idx) == 0 else out
+
+
+def _image_stack(paths: list[Path]):
+    """Lazy (N, H, W, 3) dask stack of image files, one chunk per image."""
+    import dask.array as da
+
+    files = _ImageFiles(paths)
+    name = "markerless-frames-" + files.token
+    return da.from_array(files, chunks=(1, *files.frame_shape), name=name,
+                         asarray=False, meta=np.zeros((0, 0, 0, 0), files.dtype))
 
 
 def read_labeled_folder(
@@ -150,8 +185,10 @@ def read_labeled_folder(
         "image_paths": [str(p) for p in paths],
     }
     if paths and not missing:
+        frames_meta = {"kind": "frames", "folder": str(folder), "root": str(root),
+                       "image_paths": meta_extra["image_paths"]}
         layers.append((_image_stack(paths), {"name": folder.name, "rgb": True,
-                                             "metadata": {"markerless": {"kind": "frames"}}},
+                                             "metadata": {"markerless": frames_meta}},
                        "image"))
     colormap = str((config or {}).get("colormap") or "rainbow")
     size = float((config or {}).get("dotsize") or 8)

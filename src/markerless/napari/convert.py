@@ -81,7 +81,8 @@ def poses_to_points(
         "name": f"{kind} {poses.scorer}",
         "features": features,
         "face_color": "bodypart",
-        "face_color_cycle": [colors[bp] for bp in poses.bodyparts],
+        # a mapping, not a list: napari assigns list colours in order of first appearance
+        "face_color_cycle": {bp: colors[bp] for bp in poses.bodyparts},
         "border_color": "individual" if poses.multianimal else "white",
         "border_width": 0.1 if poses.multianimal else 0.05,
         "size": size,
@@ -89,9 +90,7 @@ def poses_to_points(
         "text": None,
     }
     if poses.multianimal:
-        kwargs["border_color_cycle"] = [
-            tuple(c) for c in bodypart_colors(poses.individuals, "tab10").values()
-        ]
+        kwargs["border_color_cycle"] = bodypart_colors(poses.individuals, "tab10")
     if pcutoff is not None and poses.likelihood is not None:
         kwargs["shown"] = features["likelihood"].to_numpy() >= pcutoff
     return data, kwargs
