@@ -33,27 +33,44 @@ def frame_index(name: str) -> int | None:
     return int(digits) if digits.isdigit() else None
 
 
-def _thumbnails(video: Path, start: int, stop: int, step: int) -> tuple[np.ndarray, np.ndarray]:
-    """Grey thumbnails of frames start, start+step, ... < stop, read one GOP chunk at a time."""
+def thumbnails(video: str | os.PathLike, indices: Sequence[int] | np.ndarray) -> np.ndarray:
+    """Flattened grey thumbnails (n, h*w) of the given frames, read one GOP chunk at a time.
+
+    ``indices`` must be sorted; each chunk is decoded once, by one sequential read.
+    """
     from markerless.io.video import VideoReader, video_chunks
 
+    wanted = np.asarray(indices, dtype=int)
     with VideoReader(video) as reader:
         info = reader.info
         f = max(1, int(math.ceil(max(info.height, info.width) / THUMB_SIZE)))
         h, w = info.height // f, info.width // f
-        wanted = np.arange(start, stop, step)
         thumbs = np.empty((len(wanted), h * w), np.float32)
-        pos = 0
         for c0, c1 in video_chunks(info):
-            sel = wanted[(wanted >= c0) & (wanted < c1)]
-            if len(sel) == 0:
+            pos = np.flatnonzero((wanted >= c0) & (wanted < c1))
+            if len(pos) == 0:
                 continue
+            sel = wanted[pos]
             block = reader.read_range(c0, int(sel[-1]) + 1)[sel - c0]
             grey = block[:, : h * f, : w * f].mean(axis=-1, dtype=np.float32)
             small = grey.reshape(len(sel), h, f, w, f).mean(axis=(2, 4))
-            thumbs[pos : pos + len(sel)] = small.reshape(len(sel), -1)
-            pos += len(sel)
-    return wanted, thumbs
+            thumbs[pos] = small.reshape(len(sel), -1)
+    return thumbs
+
+
+def kmeans_pick(thumbs: np.ndarray, indices: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    """From ``n`` k-means clusters of thumbnails, the frame index nearest each centre (sorted)."""
+    from sklearn.cluster import MiniBatchKMeans
+
+    indices = np.asarray(indices, dtype=int)
+    if len(indices) <= n:
+        return np.sort(indices)
+    x = thumbs - thumbs.mean(axis=0)
+    km = MiniBatchKMeans(n_clusters=n, random_state=seed, n_init=3, batch_size=1024)
+    labels = km.fit_predict(x)
+    dist = np.linalg.norm(x - km.cluster_centers_[labels], axis=1)
+    picked = [indices[labels == c][np.argmin(dist[labels == c])] for c in np.unique(labels)]
+    return np.sort(np.asarray(picked, dtype=int))
 
 
 def select_frames(
@@ -83,17 +100,10 @@ def select_frames(
     if algo != "kmeans":
         raise ConfigError(f"Unknown frame extraction algorithm {algo!r}: use 'kmeans' or 'uniform'")
     step = max(cluster_step, int(math.ceil((last - first) / max_candidates)))
-    idx, thumbs = _thumbnails(Path(video), first, last, step)
+    idx = np.arange(first, last, step)
     if len(idx) <= n:
         return idx
-    from sklearn.cluster import MiniBatchKMeans
-
-    thumbs -= thumbs.mean(axis=0)
-    km = MiniBatchKMeans(n_clusters=n, random_state=seed, n_init=3, batch_size=1024)
-    labels = km.fit_predict(thumbs)
-    dist = np.linalg.norm(thumbs - km.cluster_centers_[labels], axis=1)
-    picked = [idx[labels == c][np.argmin(dist[labels == c])] for c in np.unique(labels)]
-    return np.sort(np.asarray(picked, dtype=int))
+    return kmeans_pick(thumbnails(video, idx), idx, n, seed)
 
 
 def write_frames(
