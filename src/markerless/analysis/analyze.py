@@ -1,0 +1,313 @@
+"""``analyze_videos``: DeepLabCut's video analysis on a JAX model, resumable and scalable.
+
+Layers, innermost first:
+
+* :func:`iter_analyze_video` / :func:`analyze_video_file` analyse one video
+  with a model object (no project needed: tests and benchmarks pass a freshly
+  built model and a hand-written ``info``);
+* :func:`iter_analyze` loads the project's model and runs many videos,
+  in-process or on a dask cluster (``client=``), yielding progress dicts
+  ``{video, status, frames_done, n_frames, fps, eta_s, output}`` for tqdm or
+  napari's ``thread_worker``;
+* :func:`analyze_videos` (DeepLabCut's name and leading arguments) consumes
+  that generator, optionally behind a tqdm bar, and returns the scorer string.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from markerless.analysis.chunks import DEFAULT_CHUNK_FRAMES
+from markerless.analysis.engine import run_chunks
+from markerless.analysis.inference import cached_predictor
+from markerless.analysis.job import VideoJob, finalize_job, model_spec, prepare_job
+from markerless.errors import ConfigError
+
+__all__ = [
+    "VIDEO_EXTENSIONS",
+    "analyze_cli",
+    "analyze_video_file",
+    "analyze_videos",
+    "collect_videos",
+    "iter_analyze",
+    "iter_analyze_video",
+]
+
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".mpg", ".mpeg", ".m4v", ".webm", ".wmv")
+
+
+class Rate:
+    """Frames/s and ETA of one video, measured from the first finished batch
+    (so JIT compilation does not distort the estimate)."""
+
+    def __init__(self, n_frames: int, done: int):
+        self.n_frames, self.done = n_frames, done
+        self._t0: float | None = None
+        self._done0 = done
+
+    def add(self, n: int) -> None:
+        self.done += n
+        if self._t0 is None:
+            self._t0, self._done0 = time.perf_counter(), self.done
+
+    def event(self, job: VideoJob, status: str = "running", output: Path | None = None) -> dict:
+        fps = eta = None
+        if self._t0 is not None and self.done > self._done0:
+            fps = (self.done - self._done0) / max(time.perf_counter() - self._t0, 1e-9)
+            eta = (self.n_frames - self.done) / fps
+        return {
+            "video": str(job.video), "status": status, "frames_done": self.done,
+            "n_frames": self.n_frames, "fps": fps, "eta_s": eta,
+            "output": None if output is None else str(output),
+        }  # fmt: skip
+
+
+def _skipped(video: str | os.PathLike, scorer: str, destfolder) -> dict:
+    from markerless.analysis.outputs import output_paths
+
+    out = output_paths(video, scorer, destfolder).h5
+    return {"video": str(video), "status": "skipped", "frames_done": 0, "n_frames": 0,
+            "fps": None, "eta_s": None, "output": str(out)}
+
+
+def run_job_local(
+    job: VideoJob, model: Any, save_as_csv: bool = False, prefetch: int = 3
+) -> Iterator[dict]:
+    """Analyse the pending chunks of ``job`` in this process, saving each chunk as it ends."""
+    rate = Rate(job.n_frames, job.store.frames_done())
+    yield rate.event(job)
+    pending = job.store.pending()
+    if pending:
+        from markerless.io.video import VideoReader
+
+        predictor = cached_predictor(job.spec.fingerprint, job.geometry, lambda: model)
+        with VideoReader(job.video, cache_bytes=0) as reader, contextlib.closing(
+            run_chunks(reader, predictor, pending, job.batch_size, job.crop, prefetch)
+        ) as events:
+            for ev in events:
+                if ev.coords is not None:
+                    job.store.save(*ev.chunk, ev.coords)
+                rate.add(ev.n)
+                yield rate.event(job)
+    out = finalize_job(job, save_as_csv)
+    yield rate.event(job, "done", out)
+
+
+def iter_analyze_video(
+    video: str | os.PathLike,
+    model: Any,
+    info: Any,
+    *,
+    batch_size: int = 8,
+    destfolder: str | os.PathLike | None = None,
+    cropping: Sequence[int] | None = None,
+    downscale: float | None = None,
+    save_as_csv: bool = False,
+    redo: bool = False,
+    chunk_frames: int = DEFAULT_CHUNK_FRAMES,
+    prefetch: int = 3,
+) -> Iterator[dict]:
+    """Analyse one video with ``model``; yields progress dicts, the last with ``status="done"``.
+
+    ``info`` (a :class:`markerless.training.snapshots.ModelInfo`, a mapping or
+    any object with those attributes) gives ``net_type``, ``stride``,
+    ``bodyparts`` and optionally ``individuals``, ``scorer``, ``snapshot``,
+    ``locref_stdev``, ``global_scale``, ``pad_multiple``.
+    """
+    spec = model_spec(model, info)
+    job = prepare_job(video, spec, batch_size=batch_size, destfolder=destfolder,
+                      cropping=cropping, downscale=downscale, redo=redo, chunk_frames=chunk_frames)
+    if job is None:
+        yield _skipped(video, spec.scorer, destfolder)
+        return
+    yield from run_job_local(job, model, save_as_csv, prefetch=prefetch)
+
+
+def analyze_video_file(video: str | os.PathLike, model: Any, info: Any, **kwargs: Any) -> Path:
+    """:func:`iter_analyze_video` run to the end; returns the ``.h5`` path."""
+    last: dict = {}
+    for ev in iter_analyze_video(video, model, info, **kwargs):
+        last = ev
+    return Path(last["output"])
+
+
+def collect_videos(videos: str | os.PathLike | Sequence, videotype: str = "") -> list[Path]:
+    """Video files from paths and folders (folders: files ending in ``videotype``)."""
+    if isinstance(videos, (str, os.PathLike)):
+        videos = [videos]
+    ext = videotype if not videotype or videotype.startswith(".") else f".{videotype}"
+    out: list[Path] = []
+    for v in videos:
+        p = Path(v)
+        if p.is_dir():
+            exts = (ext.lower(),) if ext else VIDEO_EXTENSIONS
+            out.extend(sorted(f for f in p.iterdir()
+                              if f.is_file() and f.suffix.lower() in exts))
+        elif not ext or p.suffix.lower() == ext.lower():
+            out.append(p)
+    return out
+
+
+@contextlib.contextmanager
+def _client(client: Any) -> Iterator[Any]:
+    """``client`` as given, or a Client connected to a scheduler address (closed after)."""
+    if not isinstance(client, str):
+        yield client
+        return
+    from distributed import Client
+
+    with Client(client) as own:
+        yield own
+
+
+def _crop_from_config(cfg: Any) -> list[int] | None:
+    if not cfg.get("cropping"):
+        return None
+    try:
+        return [int(cfg[k]) for k in ("x1", "x2", "y1", "y2")]
+    except (KeyError, TypeError, ValueError) as err:
+        raise ConfigError(f"config says cropping: true but x1/x2/y1/y2 are bad: {err}") from err
+
+
+def iter_analyze(
+    config: str | os.PathLike,
+    videos: str | os.PathLike | Sequence,
+    videotype: str = "",
+    shuffle: int = 1,
+    trainingsetindex: int = 0,
+    snapshot_index: int | str | None = None,
+    batch_size: int | None = None,
+    save_as_csv: bool = False,
+    destfolder: str | os.PathLike | None = None,
+    cropping: Sequence[int] | None = None,
+    dynamic: tuple = (False, 0.5, 10),
+    client: Any = None,
+    redo: bool = False,
+    downscale: float | None = None,
+    chunk_frames: int = DEFAULT_CHUNK_FRAMES,
+) -> Iterator[dict]:
+    """Generator form of :func:`analyze_videos`: one progress dict per finished batch/chunk."""
+    from markerless.io.config import read_config
+    from markerless.training.snapshots import load_model_for_inference
+
+    if dynamic and dynamic[0]:
+        raise NotImplementedError("dynamic cropping is not supported; use cropping=[x1,x2,y1,y2]")
+    cfg = read_config(config)
+    model, info = load_model_for_inference(config, shuffle, trainingsetindex, snapshot_index)
+    batch_size = int(batch_size or cfg.get("batch_size") or 8)
+    if cropping is None:
+        cropping = _crop_from_config(cfg)
+    paths = collect_videos(videos, videotype)
+    if not paths:
+        warnings.warn(f"no videos found in {videos!r} (videotype {videotype!r})", stacklevel=2)
+        return
+    spec = model_spec(model, info)
+    spec.extra.setdefault("iteration", int(cfg.get("iteration", 0) or 0))
+    kw = {"batch_size": batch_size, "destfolder": destfolder, "cropping": cropping,
+          "downscale": downscale, "redo": redo, "chunk_frames": chunk_frames}
+    if client is not None:
+        from markerless.analysis.distributed import iter_analyze_distributed
+
+        with _client(client) as dask_client:
+            yield from iter_analyze_distributed(paths, model, spec, dask_client, save_as_csv, **kw)
+        return
+    for video in paths:
+        job = prepare_job(video, spec, **kw)
+        if job is None:
+            yield _skipped(video, spec.scorer, destfolder)
+            continue
+        yield from run_job_local(job, model, save_as_csv)
+
+
+def analyze_videos(
+    config: str | os.PathLike,
+    videos: str | os.PathLike | Sequence,
+    videotype: str = "",
+    shuffle: int = 1,
+    trainingsetindex: int = 0,
+    snapshot_index: int | str | None = None,
+    batch_size: int | None = None,
+    save_as_csv: bool = False,
+    destfolder: str | os.PathLike | None = None,
+    cropping: Sequence[int] | None = None,
+    dynamic: tuple = (False, 0.5, 10),
+    client: Any = None,
+    redo: bool = False,
+    downscale: float | None = None,
+    progress: bool = True,
+    **dlc_kwargs: Any,
+) -> str:
+    """Analyse videos with the project's trained model (DeepLabCut's ``analyze_videos``).
+
+    Writes ``<video stem><scorer>.h5`` (+ ``.csv`` with ``save_as_csv``) and
+    ``<video stem><scorer>_meta.pickle``/``.json`` next to each video (or in
+    ``destfolder``); videos with an existing result are skipped unless
+    ``redo``. An interrupted run resumes from its last finished chunk.
+
+    Parameters not in DeepLabCut: ``client`` (a ``dask.distributed.Client`` or
+    a scheduler address: chunks run as tasks on the cluster), ``redo``,
+    ``downscale`` (factor in (0, 1] applied before the network, on top of the
+    model's training scale; coordinates stay in full-frame pixels) and
+    ``progress`` (a tqdm bar per video).
+    DeepLabCut-only options (``gputouse``, ``TFGPUinference``, ...) are accepted
+    and ignored with a warning. Returns the scorer string, as DeepLabCut does.
+    """
+    if batch_size is None and "batchsize" in dlc_kwargs:  # DeepLabCut 2's spelling
+        batch_size = dlc_kwargs.pop("batchsize")
+    if dlc_kwargs:
+        warnings.warn(f"ignored DeepLabCut options: {sorted(dlc_kwargs)}", stacklevel=2)
+    bar = None
+    scorer = ""
+    try:
+        for ev in iter_analyze(config, videos, videotype, shuffle, trainingsetindex,
+                               snapshot_index, batch_size, save_as_csv, destfolder, cropping,
+                               dynamic, client, redo, downscale):  # fmt: skip
+            if ev["output"]:
+                scorer = Path(ev["output"]).stem[len(Path(ev["video"]).stem):]
+            if progress:
+                bar = _show(bar, ev)
+    finally:
+        if bar is not None:
+            bar.close()
+    return scorer
+
+
+def _show(bar: Any, ev: dict) -> Any:
+    """Drive one tqdm bar per video from progress events (bars stay off when not a terminal)."""
+    from tqdm.auto import tqdm
+
+    name = Path(ev["video"]).name
+    if ev["status"] == "skipped":
+        tqdm.write(f"{name}: already analysed ({ev['output']}); redo=True to analyse again")
+        return bar
+    if bar is None or getattr(bar, "_markerless_video", None) != name:
+        if bar is not None:
+            bar.close()
+        bar = tqdm(total=ev["n_frames"], initial=ev["frames_done"], desc=name, unit="frame",
+                   disable=None)
+        bar._markerless_video = name
+    bar.update(ev["frames_done"] - bar.n)
+    if ev["status"] == "done":
+        bar.close()
+        tqdm.write(f"{name}: {ev['output']}")
+        return None
+    return bar
+
+
+def analyze_cli(
+    config: str | os.PathLike,
+    videos: Sequence[str | os.PathLike],
+    scheduler: str | None = None,
+    batch_size: int | None = None,
+    **kwargs: Any,
+) -> int:
+    """Entry point for ``markerless analyze CONFIG VIDEO... [--scheduler ADDRESS]``; exit code."""
+    analyze_videos(config, list(videos), client=scheduler, batch_size=batch_size,
+                   progress=True, **kwargs)
+    return 0

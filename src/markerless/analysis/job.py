@@ -1,0 +1,222 @@
+"""One video's analysis as data: what to compute, where partial and final results go.
+
+Shared by the in-process loop and the dask driver: :func:`prepare_job` probes
+the video, validates the crop and opens the partial-results store;
+:func:`finalize_job` assembles the chunks and writes DeepLabCut's files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+from markerless.analysis.chunks import DEFAULT_CHUNK_FRAMES, plan_chunks
+from markerless.analysis.inference import Geometry, info_get
+from markerless.analysis.outputs import (
+    OutputPaths,
+    coords_to_poses,
+    output_paths,
+    write_metadata,
+)
+from markerless.analysis.resume import PartialStore, bad_frame_ranges, video_fingerprint
+from markerless.errors import ConfigError, ModelError
+
+__all__ = ["ModelSpec", "VideoJob", "finalize_job", "model_spec", "prepare_job"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What analysis needs to know about a model besides its weights."""
+
+    net_type: str
+    stride: float
+    locref_stdev: float
+    bodyparts: list[str]
+    individuals: list[str]
+    scorer: str
+    fingerprint: str
+    snapshot: str | None = None
+    global_scale: float = 1.0
+    pad_multiple: int = 32
+    extra: dict = field(default_factory=dict)
+
+
+def _fingerprint(model: Any) -> str:
+    """Hash of the weights: resuming with other weights must not reuse partial results."""
+    from flax import nnx
+
+    digest = hashlib.blake2b(digest_size=12)
+    for leaf in jax.tree.leaves(nnx.state(model)):
+        arr = np.asarray(leaf)
+        digest.update(str((arr.shape, arr.dtype)).encode())
+        digest.update(np.ascontiguousarray(arr).tobytes())
+    return digest.hexdigest()
+
+
+def model_spec(model: Any, info: Any) -> ModelSpec:
+    """Merge ``info`` (from ``load_model_for_inference`` or hand-made) with the model itself."""
+    from markerless.decoding import DEFAULT_LOCREF_STDEV
+
+    cfg = getattr(model, "config", None)
+    net_type = info_get(info, "net_type") or getattr(cfg, "net_type", None)
+    stride = info_get(info, "stride") or getattr(model, "stride", None)
+    bodyparts = info_get(info, "bodyparts")
+    if not net_type or not stride or not bodyparts:
+        raise ModelError("model info must give net_type, stride and bodyparts (got "
+                         f"net_type={net_type!r}, stride={stride!r}, bodyparts={bodyparts!r})")
+    snapshot = info_get(info, "snapshot") or info_get(info, "snapshot_path")
+    extra = {k: info_get(info, k) for k in ("step", "shuffle", "train_fraction", "iteration")
+             if info_get(info, k) is not None}
+    return ModelSpec(
+        net_type=str(net_type),
+        stride=float(stride),
+        locref_stdev=float(info_get(info, "locref_stdev") or DEFAULT_LOCREF_STDEV),
+        bodyparts=[str(b) for b in bodyparts],
+        individuals=[str(i) for i in (info_get(info, "individuals") or [""])],
+        scorer=str(info_get(info, "scorer") or f"DLC_{net_type}_markerless"),
+        fingerprint=_fingerprint(model),
+        snapshot=None if snapshot is None else str(snapshot),
+        global_scale=float(info_get(info, "global_scale") or 1.0),
+        pad_multiple=int(info_get(info, "pad_multiple") or 32),
+        extra=extra,
+    )
+
+
+@dataclass
+class VideoJob:
+    """A video being analysed: its plan, its store and the compiled geometry."""
+
+    video: Path
+    vinfo: Any
+    paths: OutputPaths
+    store: PartialStore
+    geometry: Geometry
+    crop: tuple[int, int, int, int] | None
+    batch_size: int
+    spec: ModelSpec
+    started: float = field(default_factory=time.time)
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.vinfo.n_frames)
+
+
+def _check_crop(crop: Any, vinfo: Any, video: Path) -> tuple[int, int, int, int] | None:
+    if crop is None:
+        return None
+    try:
+        x1, x2, y1, y2 = (int(round(float(v))) for v in crop)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"cropping must be [x1, x2, y1, y2], got {crop!r}") from err
+    w, h = vinfo.width, vinfo.height
+    if not (0 <= x1 < x2 <= w and 0 <= y1 < y2 <= h):
+        raise ConfigError(f"cropping [x1, x2, y1, y2] = {[x1, x2, y1, y2]} does not fit "
+                          f"video {str(video)!r} of {w}x{h} pixels")
+    if (x1, x2, y1, y2) == (0, w, 0, h):
+        return None
+    return x1, x2, y1, y2
+
+
+def prepare_job(
+    video: str | os.PathLike,
+    spec: ModelSpec,
+    *,
+    batch_size: int,
+    destfolder: str | os.PathLike | None = None,
+    cropping: Any = None,
+    downscale: float | None = None,
+    redo: bool = False,
+    chunk_frames: int = DEFAULT_CHUNK_FRAMES,
+) -> VideoJob | None:
+    """Probe ``video`` and open its partial store; ``None`` when it is already analysed."""
+    from markerless.io.video import probe_video
+
+    video = Path(video)
+    paths = output_paths(video, spec.scorer, destfolder)
+    if paths.finished and not redo:
+        return None
+    vinfo = probe_video(video)  # VideoError (naming the file) when unreadable
+    if destfolder is not None:
+        Path(destfolder).mkdir(parents=True, exist_ok=True)
+    if redo:
+        PartialStore.discard(paths.partial)
+    crop = _check_crop(cropping, vinfo, video)
+    x1, x2, y1, y2 = crop or (0, vinfo.width, 0, vinfo.height)
+    if downscale is not None and not 0 < downscale <= 1:
+        raise ConfigError(f"downscale must be in (0, 1], got {downscale!r}")
+    geometry = Geometry(
+        frame_hw=(y2 - y1, x2 - x1), offset_xy=(x1, y1),
+        scale=spec.global_scale * float(downscale or 1.0), pad_multiple=spec.pad_multiple,
+        stride=spec.stride, locref_stdev=spec.locref_stdev, net_type=spec.net_type,
+    )  # fmt: skip
+    signature = {
+        "video": video_fingerprint(video), "n_frames": vinfo.n_frames, "scorer": spec.scorer,
+        "model": spec.fingerprint, "geometry": geometry.__dict__, "batch_size": int(batch_size),
+    }  # fmt: skip
+    store = PartialStore(paths.partial, signature, plan_chunks(vinfo, chunk_frames))
+    return VideoJob(video, vinfo, paths, store, geometry, crop, int(batch_size), spec)
+
+
+def _warn_damage(job: VideoJob, coords: np.ndarray) -> list[tuple[int, int]]:
+    """Warn (never silently) about a truncated file and frames that failed to decode."""
+    v = job.vinfo
+    if v.truncated or (v.header_frames and v.header_frames > v.n_frames):
+        warnings.warn(
+            f"{str(job.video)!r} is truncated: its header announces {v.header_frames} frames "
+            f"but only {v.n_frames} can be decoded; the analysis has {v.n_frames} rows",
+            UserWarning, stacklevel=3,
+        )  # fmt: skip
+    bad = np.flatnonzero(np.isnan(coords[..., 2]).all(axis=1))
+    runs = bad_frame_ranges(bad.tolist())
+    if runs:
+        text = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs[:20])
+        warnings.warn(
+            f"{len(bad)} frame(s) of {str(job.video)!r} could not be decoded and are NaN in "
+            f"the output: {text}{' ...' if len(runs) > 20 else ''}",
+            UserWarning, stacklevel=3,
+        )  # fmt: skip
+    return runs
+
+
+def finalize_job(job: VideoJob, save_as_csv: bool = False) -> Path:
+    """Assemble the chunks, write ``.h5`` (+ ``.csv``) and metadata, drop the partials."""
+    from markerless.io.dlc_analysis import write_analysis
+
+    coords = job.store.assemble()
+    if len(coords) != job.n_frames:  # the plan covers the probed count exactly
+        raise RuntimeError(f"{len(coords)} rows for {job.n_frames} frames of {job.video}")
+    bad_runs = _warn_damage(job, coords)
+    spec = job.spec
+    poses = coords_to_poses(coords, spec.bodyparts, spec.individuals, spec.scorer)
+    write_analysis(poses, job.paths.h5, save_as_csv=save_as_csv)
+    stop = time.time()
+    v = job.vinfo
+    x1, x2, y1, y2 = job.crop or (0, v.width, 0, v.height)
+    data = {
+        "start": job.started, "stop": stop, "run_duration": stop - job.started,
+        "Scorer": spec.scorer,
+        "DLC-model-config file": {"net_type": spec.net_type, "stride": spec.stride,
+                                  "locref_stdev": spec.locref_stdev,
+                                  "all_joints_names": spec.bodyparts,
+                                  "snapshot": spec.snapshot, **spec.extra},
+        "fps": v.fps, "batch_size": job.batch_size, "frame_dimensions": (v.height, v.width),
+        "nframes": v.n_frames,
+        "iteration (active-learning)": spec.extra.get("iteration", 0),
+        "training set fraction": spec.extra.get("train_fraction"),
+        "cropping": job.crop is not None, "cropping_parameters": [x1, x2, y1, y2],
+        # markerless additions
+        "video": str(job.video), "header_frames": v.header_frames, "truncated": v.truncated,
+        "bad_frames": [list(r) for r in bad_runs], "scale": job.geometry.scale,
+        "snapshot": spec.snapshot, "model_fingerprint": spec.fingerprint,
+    }  # fmt: skip
+    write_metadata(job.paths, data)
+    job.store.remove()
+    return job.paths.h5

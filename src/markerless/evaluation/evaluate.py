@@ -1,0 +1,231 @@
+"""``evaluate_network``: pixel errors of trained snapshots on the recorded train/test split.
+
+Inference runs on whole frames (the network is fully convolutional; see
+`markerless.training.snapshots.Predictor`), with the same ``global_scale`` as training and
+coordinates mapped back to original pixels, so the numbers are what ``analyze_videos`` will
+deliver. Results go where DeepLabCut puts them:
+
+* ``evaluation-results/iteration-<N>/CombinedEvaluation-results.csv``: one row per
+  (training fraction, shuffle, snapshot), DeepLabCut's columns plus PCK;
+* ``evaluation-results/iteration-<N>/<Task><date>-trainset<pct>shuffle<k>/``: the predictions
+  (``<scorer>-snapshot-<step>.h5``, DLC analysis format), the per-bodypart table
+  (``<scorer>-results-per-bodypart.csv``) and with ``plotting`` the PNGs
+  (``LabeledImages_<scorer>/``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from markerless.errors import ConfigError
+from markerless.evaluation.metrics import compute_pck, compute_rmse, per_bodypart_table
+
+__all__ = ["evaluate_network", "evaluate_predictions", "predict_frames"]
+
+log = logging.getLogger(__name__)
+
+PCK_PIXELS = (2.0, 5.0, 10.0)
+PCK_BBOX = (0.05, 0.1)
+
+
+def predict_frames(model: Any, info: Any, images: np.ndarray, batch_size: int = 8) -> np.ndarray:
+    """``(N, K, 3)`` predictions in original pixels for a stack of whole frames."""
+    from markerless.training.snapshots import Predictor
+
+    return Predictor(model, info).predict_batches(images, batch_size)
+
+
+def evaluate_predictions(
+    pred: np.ndarray,
+    gt: np.ndarray,
+    train_idx: Sequence[int],
+    test_idx: Sequence[int],
+    pcutoff: float = 0.6,
+    pck_pixels: Sequence[float] = PCK_PIXELS,
+    pck_bbox: Sequence[float] = PCK_BBOX,
+) -> dict[str, float]:
+    """DeepLabCut's error summary (+ PCK) for ``pred`` ``(N, K, 3)`` vs ``gt`` ``(N, K, 2)``.
+
+    Keys: ``train_error``, ``test_error`` (mean Euclidean px over labeled points),
+    ``train_error_pcutoff``, ``test_error_pcutoff``, ``test_pck@<t>px`` and
+    ``test_pck@<f>bbox`` (fractions of the animal's keypoint bounding-box diagonal).
+    """
+    out: dict[str, float] = {}
+    for name, idx in (("train", np.asarray(train_idx, int)), ("test", np.asarray(test_idx, int))):
+        p, g = pred[idx], gt[idx]
+        out[f"{name}_error"] = compute_rmse(p, g)
+        out[f"{name}_error_pcutoff"] = compute_rmse(p, g, p[..., 2], pcutoff)
+    p, g = pred[np.asarray(test_idx, int)], gt[np.asarray(test_idx, int)]
+    for t, v in zip(pck_pixels, compute_pck(p, g, pck_pixels), strict=True):
+        out[f"test_pck@{t:g}px"] = float(v)
+    for t, v in zip(pck_bbox, compute_pck(p, g, pck_bbox, normalize="bbox"), strict=True):
+        out[f"test_pck@{t:g}bbox"] = float(v)
+    return out
+
+
+def _bodypart_subset(bodyparts: list[str], comparisonbodyparts: str | Sequence[str]) -> list[int]:
+    if isinstance(comparisonbodyparts, str) and comparisonbodyparts == "all":
+        return list(range(len(bodyparts)))
+    names = [comparisonbodyparts] if isinstance(comparisonbodyparts, str) else comparisonbodyparts
+    unknown = [n for n in names if n not in bodyparts]
+    if unknown:
+        raise ConfigError(f"comparisonbodyparts {unknown} are not bodyparts of this project "
+                          f"({bodyparts})")  # fmt: skip
+    return [bodyparts.index(n) for n in names]
+
+
+def _save_predictions(pred: np.ndarray, data: Any, scorer: str, path: Path) -> None:
+    from markerless.io.dlc_analysis import write_analysis
+    from markerless.poses import Poses
+
+    poses = Poses(pred[:, None, :, :2], data.bodyparts, data.individuals[:1], data.frames,
+                  scorer, pred[:, None, :, 2])  # fmt: skip
+    write_analysis(poses, path)
+
+
+def _combined_csv(path: Path, rows: pd.DataFrame) -> pd.DataFrame:
+    """Merge new rows into CombinedEvaluation-results.csv (same snapshot+shuffle replaced)."""
+    from markerless.io.atomic import atomic_write
+
+    keys = ["Training iterations:", "%Training dataset", "Shuffle number"]
+    if path.exists():
+        old = pd.read_csv(path, index_col=0)
+        merged = pd.concat([old, rows], ignore_index=True)
+        merged = merged.drop_duplicates(subset=keys, keep="last")
+    else:
+        merged = rows.reset_index(drop=True)
+    merged = merged.sort_values(keys).reset_index(drop=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda tmp: merged.to_csv(tmp), backup=False)
+    return merged
+
+
+def evaluate_network(
+    config: str | os.PathLike,
+    Shuffles: Sequence[int] = (1,),  # noqa: N803 (DeepLabCut's name)
+    trainingsetindex: int | str = 0,
+    plotting: bool = False,
+    show_errors: bool = True,
+    comparisonbodyparts: str | Sequence[str] = "all",
+    snapshot_index: int | str | None = None,
+    batch_size: int = 8,
+    pck_pixels: Sequence[float] = PCK_PIXELS,
+    pck_bbox: Sequence[float] = PCK_BBOX,
+    **_dlc_only: Any,
+) -> pd.DataFrame:
+    """Evaluate trained snapshots on their shuffle's train and test frames.
+
+    Parameters
+    ----------
+    config
+        Path of config.yaml.
+    Shuffles, trainingsetindex
+        Which models; ``trainingsetindex="all"`` evaluates every ``TrainingFraction``.
+    plotting
+        Save PNGs of predictions vs labels for every test frame.
+    show_errors
+        Print the summary table.
+    comparisonbodyparts
+        ``"all"`` or the bodyparts the errors are computed on.
+    snapshot_index
+        ``None`` uses config.yaml ``snapshotindex`` (``-1`` last, ``"all"``, or an index).
+
+    Returns
+    -------
+    DataFrame with one row per evaluated snapshot (also merged into
+    ``CombinedEvaluation-results.csv``).
+    """
+    from markerless.evaluation.plots import plot_evaluation_frames
+    from markerless.training.dataset import (
+        _load,
+        load_split,
+        load_training_data,
+        model_folder,
+        train_fraction_of,
+    )
+    from markerless.training.snapshots import (
+        list_snapshots,
+        load_snapshot,
+        scorer_name,
+        select_snapshots,
+    )
+
+    cfg, project = _load(config)
+    pcutoff = float(cfg.get("pcutoff", 0.6) or 0.6)
+    n_fractions = len(cfg.get("TrainingFraction") or [])
+    indices = range(n_fractions) if trainingsetindex == "all" else [int(trainingsetindex)]
+    index = cfg.get("snapshotindex", -1) if snapshot_index is None else snapshot_index
+    rows, tables = [], []
+    for ts_index in indices:
+        fraction = train_fraction_of(cfg, ts_index)
+        for shuffle in Shuffles:
+            model_dir = project / model_folder(cfg, fraction, shuffle)
+            snaps = select_snapshots(list_snapshots(model_dir), index)
+            split = load_split(project, shuffle, ts_index)
+            data = load_training_data(project, shuffle, ts_index, "all")
+            pos = {f: i for i, f in enumerate(data.frames)}
+            train_idx = [pos[f] for f in split["train_frames"]]
+            test_idx = [pos[f] for f in split["test_frames"]]
+            keep = _bodypart_subset(data.bodyparts, comparisonbodyparts)
+            gt = data.keypoints[:, 0].astype(np.float64)[:, keep]
+            eval_dir = project / model_folder(cfg, fraction, shuffle, base="evaluation-results")
+            for snap in snaps:
+                model, info = load_snapshot(snap)
+                scorer = scorer_name(info.net_type, str(cfg["Task"]), str(cfg["date"]), shuffle,
+                                     info.step)
+                full = predict_frames(model, info, data.images, batch_size)
+                eval_dir.mkdir(parents=True, exist_ok=True)
+                _save_predictions(full, data, scorer,
+                                  eval_dir / f"{scorer}-snapshot-{info.step}.h5")
+                pred = full[:, keep]
+                m = evaluate_predictions(pred, gt, train_idx, test_idx, pcutoff, pck_pixels,
+                                         pck_bbox)
+                rows.append({
+                    "Training iterations:": info.step,
+                    "%Training dataset": int(round(100 * fraction)),
+                    "Shuffle number": int(shuffle), " Train error(px)": m["train_error"],
+                    " Test error(px)": m["test_error"], "p-cutoff used": pcutoff,
+                    "Train error with p-cutoff": m["train_error_pcutoff"],
+                    "Test error with p-cutoff": m["test_error_pcutoff"],
+                    **{k: v for k, v in m.items() if k.startswith("test_pck")},
+                })  # fmt: skip
+                names = [data.bodyparts[k] for k in keep]
+                table = pd.concat({
+                    "train": per_bodypart_table(pred[train_idx], gt[train_idx], names,
+                                                pred[train_idx, :, 2], pcutoff, pck_pixels),
+                    "test": per_bodypart_table(pred[test_idx], gt[test_idx], names,
+                                               pred[test_idx, :, 2], pcutoff, pck_pixels),
+                }, names=["set"])  # fmt: skip
+                table.to_csv(eval_dir / f"{scorer}-results-per-bodypart.csv")
+                pd.DataFrame([rows[-1]]).to_csv(eval_dir / f"{scorer}-results.csv")
+                tables.append(table)
+                if plotting:
+                    folder = eval_dir / f"LabeledImages_{scorer}"
+                    plot_evaluation_frames(
+                        data.images[test_idx], gt[test_idx], pred[test_idx],
+                        [data.frames[i] for i in test_idx], names, folder, pcutoff, "Test",
+                        str(cfg.get("colormap") or "rainbow"), float(cfg.get("dotsize") or 8),
+                        float(cfg.get("alphavalue") or 0.7), data.sizes[test_idx],
+                    )  # fmt: skip
+                log.info("Shuffle %d, %d%%, step %d: train %.2f px, test %.2f px", shuffle,
+                         round(100 * fraction), info.step, m["train_error"], m["test_error"])
+    if not rows:
+        raise ConfigError("Nothing to evaluate: no shuffles given")
+    result = pd.DataFrame(rows)
+    iteration = int(cfg.get("iteration", 0) or 0)
+    _combined_csv(project / "evaluation-results" / f"iteration-{iteration}" /
+                  "CombinedEvaluation-results.csv", result)
+    if show_errors:
+        with pd.option_context("display.max_columns", None, "display.width", 160,
+                               "display.precision", 2):
+            print(result.to_string(index=False))
+            if len(tables) == 1:
+                print(tables[0].to_string())
+    return result

@@ -1,0 +1,142 @@
+"""The Training dock's work, without Qt: dataset, training and evaluation as one job.
+
+``training_job`` is a generator of progress dicts (each with a ``stage``) for a
+napari worker: closing it at a ``yield`` (the dock's Stop) closes the trainer's
+generator, which saves the run where it stopped so that Resume continues it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+#: what the dock sets per run; the rest of the recipe comes from the preset.
+SETTINGS = ("net_type", "pretrained", "maxiters", "batch_size", "augment")
+
+
+def model_dir(config: str | os.PathLike, shuffle: int = 1, trainingsetindex: int = 0) -> Path:
+    """``dlc-models/iteration-<N>/<Task><date>-trainset<pct>shuffle<k>`` of the project."""
+    from markerless.training.dataset import _load, model_folder, train_fraction_of
+
+    cfg, project = _load(config)
+    return project / model_folder(cfg, train_fraction_of(cfg, trainingsetindex), shuffle)
+
+
+def recorded_config(config: Path, shuffle: int):
+    """The ``TrainConfig`` in the shuffle's pose_cfg.yaml, or None when there is none."""
+    from markerless.training.dataset import read_pose_cfg
+    from markerless.training.recipes import TrainConfig
+
+    path = model_dir(config, shuffle) / "train" / "pose_cfg.yaml"
+    if not path.is_file():
+        return None
+    return TrainConfig.from_dict(read_pose_cfg(path).get("train_config", {}))
+
+
+def ensure_training_dataset(config: Path, shuffle: int, recipe: str, settings: dict) -> str:
+    """Create the shuffle's training dataset when missing or made for another network.
+
+    Returns what was done (``"created"``, ``"rebuilt"`` or ``"kept"``). Iterations and
+    batch size are per-run overrides and never need a rebuild.
+    """
+    from markerless.training.dataset import create_training_dataset
+    from markerless.training.recipes import get_recipe
+
+    recorded = recorded_config(config, shuffle)
+    wanted = get_recipe(recipe, **settings)
+    if (recorded is not None and recorded.net_type == wanted.net_type
+            and recorded.pretrained == wanted.pretrained
+            and recorded.augment_config() == wanted.augment_config()):
+        return "kept"
+    create_training_dataset(config, Shuffles=[shuffle], recipe=recipe, **settings)
+    return "created" if recorded is None else "rebuilt"
+
+
+def _move_old_run(config: Path, shuffle: int) -> Path | None:
+    """Move an earlier run's snapshots and checkpoint to ``train/previous-<time>/``."""
+    train = model_dir(config, shuffle) / "train"
+    old = sorted(train.glob("snapshot-*.msgpack")) + sorted(train.glob("train_state.msgpack"))
+    if not old:
+        return None
+    target = train / f"previous-{_dt.datetime.now():%Y%m%d-%H%M%S}"
+    target.mkdir()
+    for path in old:
+        path.rename(target / path.name)
+    return target
+
+
+def evaluation_summary(config: Path, shuffle: int) -> dict[str, Any]:
+    """Evaluate the last snapshot; ``{"step", "summary" (row dict), "table" (per bodypart)}``."""
+    import pandas as pd
+
+    from markerless.evaluation import evaluate_network
+    from markerless.training.dataset import _load, model_folder, train_fraction_of
+
+    result = evaluate_network(config, Shuffles=[shuffle], show_errors=False, snapshot_index=-1)
+    row = result.iloc[-1].to_dict()
+    step = int(row["Training iterations:"])
+    cfg, project = _load(config)
+    folder = project / model_folder(cfg, train_fraction_of(cfg, 0), shuffle,
+                                    base="evaluation-results")  # fmt: skip
+    found = sorted(folder.glob(f"*shuffle{shuffle}_{step}-results-per-bodypart.csv"))
+    table = pd.read_csv(found[-1], index_col=[0, 1]) if found else None
+    return {"step": step, "summary": row, "table": table}
+
+
+def training_job(
+    config: str | os.PathLike,
+    shuffle: int = 1,
+    *,
+    resume: bool = False,
+    recipe: str = "default",
+    settings: dict | None = None,
+    displayiters: int | None = None,
+    evaluate: bool = True,
+    move_old: bool = True,
+) -> Iterator[dict[str, Any]]:
+    """Dataset (if needed) -> training -> evaluation, as progress dicts with a ``stage``.
+
+    ``resume`` continues from ``train_state.msgpack`` with the recorded network and
+    recipe (only ``maxiters`` from ``settings`` applies). Returns
+    ``{"step", "stopped": False, "evaluation": evaluation_summary(...) or None}``;
+    when the job is stopped the generator is closed at a ``yield`` and the trainer
+    saves the run so far.
+    """
+    from markerless.training.trainer import iter_train
+
+    config = Path(config)
+    settings = dict(settings or {})
+    if resume:
+        kwargs = {"maxiters": settings.get("maxiters")}
+    else:
+        yield {"stage": "dataset", "text": "Preparing the training dataset..."}
+        done = ensure_training_dataset(config, shuffle, recipe, settings)
+        moved = _move_old_run(config, shuffle) if move_old else None
+        text = f"Training dataset {done}"
+        if moved is not None:
+            text += f"; earlier run moved to {moved.name}"
+        yield {"stage": "dataset", "text": text}
+        kwargs = settings
+    yield {"stage": "dataset", "text": "Compiling the network (first steps are slow)..."}
+    gen = iter_train(config, shuffle, resume=resume, displayiters=displayiters, **kwargs)
+    step = None
+    try:
+        for info in gen:
+            step = info["step"]
+            yield {"stage": "train", **info}
+    finally:
+        gen.close()
+    evaluation = None
+    if evaluate:
+        yield {"stage": "evaluate", "text": "Evaluating on the train/test split..."}
+        evaluation = evaluation_summary(config, shuffle)
+    return {"step": step, "evaluation": evaluation}
+
+
+def evaluation_job(config: str | os.PathLike, shuffle: int = 1) -> Iterator[dict[str, Any]]:
+    """`evaluation_summary` as a one-report job (so it can run in the same panel)."""
+    yield {"stage": "evaluate", "text": "Evaluating on the train/test split..."}
+    return {"step": None, "evaluation": evaluation_summary(Path(config), shuffle)}
