@@ -10,8 +10,11 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("MARKERLESS_SHARED_DATA", REPO.parent / "shared" / "data"))
 
-# JAX: keep CPU tests deterministic and quiet.
+# JAX: keep CPU tests deterministic and quiet, and reuse compiled functions across tests
+# (many tests compile the same tiny networks; the persistent cache makes repeats cheap).
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(REPO / ".pytest_cache" / "jax-cache"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
 
 
 def _shared(name: str) -> Path:
