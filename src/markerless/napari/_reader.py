@@ -8,7 +8,9 @@ an empty layer in place of existing keypoints (napari-deeplabcut #161).
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,20 @@ from typing import Any
 import numpy as np
 
 from markerless.napari.convert import poses_to_points
+
+#: Building dask arrays from several threads at once leaves dask (2026.8) unable to
+#: tokenize its own expressions afterwards; napari and the docks build layers in worker
+#: threads, so every layer construction here is serialised.
+DASK_BUILD_LOCK = threading.RLock()
+
+
+def _serialised(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with DASK_BUILD_LOCK:
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 LayerData = tuple[Any, dict[str, Any], str]
 ReaderFunction = Callable[[str | list[str]], list[LayerData]]
@@ -60,6 +76,7 @@ def _choose_reader(path: Path) -> ReaderFunction | None:
 
 
 # --- videos -----------------------------------------------------------------
+@_serialised
 def read_video_layer(path: Path) -> list[LayerData]:
     """An Image layer backed by the lazy, GOP-chunked dask array of the video."""
     from markerless.io.video import read_video
@@ -145,6 +162,7 @@ def _image_stack(paths: list[Path]):
                          asarray=False, meta=np.zeros((0, 0, 0, 0), files.dtype))
 
 
+@_serialised
 def read_labeled_folder(
     folder: Path, labels_file: Path | None = None, config: dict | None = None
 ) -> list[LayerData]:
@@ -244,6 +262,7 @@ def _conform(poses, frames: list, config: dict | None):
 
 
 # --- projects and analysis --------------------------------------------------
+@_serialised
 def read_project(config_path: Path) -> list[LayerData]:
     """Every labeled-data folder of the project: frames + keypoints (existing labels always shown)."""
     from markerless.io.config import read_config
@@ -258,6 +277,7 @@ def read_project(config_path: Path) -> list[LayerData]:
     return layers
 
 
+@_serialised
 def read_analysis_layer(path: Path) -> list[LayerData]:
     """Predictions from an analysis .h5/.csv as a Points layer on video frame indices."""
     from markerless.io.dlc_analysis import read_analysis
