@@ -57,7 +57,6 @@ def trained(tmp_path_factory):
     return config, train_dir, kept, losses, errors
 
 
-@pytest.mark.slow
 def test_loss_decreases_and_error_far_below_untrained(trained):
     _, _, _, losses, errors = trained
     first = np.mean([losses[s] for s in range(1, 11)])
@@ -67,7 +66,6 @@ def test_loss_decreases_and_error_far_below_untrained(trained):
     assert errors["trained"] < 5.0 and errors["trained"] < 0.35 * errors["untrained"]
 
 
-@pytest.mark.slow
 def test_resume_after_kill_continues_exactly(trained):
     config, train_dir, kept, losses, _ = trained
     shutil.copy(kept, train_dir / "train_state.msgpack")  # as a run killed after step 60 left it
@@ -122,6 +120,23 @@ def test_batchnorm_statistics_trained_from_scratch(trained):
     assert means and max(float(np.abs(m).max()) for m in means) > 1e-3
 
 
+def test_frozen_batchnorm_statistics_stay_fixed(trained):
+    config, _, _, _, _ = trained
+    trainer = Trainer(config, resume=False, freeze_bn=True, crop_size=(32, 32))
+    model = trainer.eval_model()
+    before = flatten_state(nnx.state(model, nnx.BatchStat))
+    params_before = flatten_state(nnx.state(model, nnx.Param))
+    trainer.train_step()
+    trainer.train_step()
+    model = trainer.eval_model()
+    after = flatten_state(nnx.state(model, nnx.BatchStat))
+    assert before.keys() == after.keys() and before
+    for key in before:
+        np.testing.assert_array_equal(before[key], after[key])
+    params_after = flatten_state(nnx.state(model, nnx.Param))
+    assert any(not np.array_equal(params_before[k], params_after[k]) for k in params_before)
+
+
 def test_resume_refuses_a_different_network(trained):
     config, _, _, _, _ = trained
     with pytest.raises(ModelError, match="different network"):
@@ -162,3 +177,14 @@ def test_recipes_round_trip():
         get_recipe("nope")
     with pytest.raises(TypeError, match="no field"):
         tc.replace(learning_rate=1.0)
+
+
+def test_train_network_returns_last_snapshot_when_done(trained):
+    """Resuming a finished run trains nothing and returns the newest snapshot."""
+    config, train_dir, _, _, _ = trained
+    from markerless.training.trainer import train_network
+
+    Trainer(config).save()  # make sure train_state is at the newest snapshot
+    last = list_snapshots(train_dir)[-1]
+    step = snapshot_step(last)
+    assert train_network(config, maxiters=step, progress=False) == last

@@ -69,14 +69,25 @@ def make_optimizer(tc: TrainConfig) -> optax.GradientTransformation:
     return adamw
 
 
-def _make_train_step(graphdef: Any, tc: TrainConfig, n_images: int, pairs: tuple):
-    """The jitted ``(state, images, keypoints, key, step) -> (state, loss terms)``."""
+def _make_train_step(graphdef: Any, tc: TrainConfig, n_images: int, image_hw: tuple[int, int],
+                     pairs: tuple):
+    """The jitted ``(state, images, keypoints, key, step) -> (state, loss terms)``.
+
+    ``tc.background_fraction`` of each batch is cropped anywhere in the frame instead of
+    around the animal: inference runs on whole frames, so the network must also have seen
+    the arena's far corners, walls and reflections as negatives.
+    """
     from markerless.model import normalize_images
     from markerless.training.augment import augment_batch
     from markerless.training.targets import heatmap_loss_terms, make_targets
 
     aug = tc.augment_config()
     batch = tc.batch_size
+    n_bg = min(int(round(tc.background_fraction * batch)), batch - 1)
+    # Crop centres spread over the whole frame: jitter in units of the crop size.
+    reach = 0.5 * max(image_hw[0] / tc.crop_size[0], image_hw[1] / tc.crop_size[1])
+    aug_bg = dataclasses.replace(aug, center_on_keypoints=False,
+                                 center_jitter=max(reach, aug.center_jitter))
 
     @functools.partial(jax.jit, donate_argnums=(0,))
     def train_step(state, images, keypoints, base_key, step):
@@ -86,7 +97,13 @@ def _make_train_step(graphdef: Any, tc: TrainConfig, n_images: int, pairs: tuple
             idx = jax.random.choice(k_idx, n_images, (batch,), replace=False)
         else:
             idx = jax.random.randint(k_idx, (batch,), 0, n_images)
-        imgs, kps = augment_batch(k_aug, images[idx], keypoints[idx], tc.crop_size, aug, pairs)
+        imgs, kps = augment_batch(k_aug, images[idx[n_bg:]], keypoints[idx[n_bg:]],
+                                  tc.crop_size, aug, pairs)
+        if n_bg:
+            bg_imgs, bg_kps = augment_batch(jax.random.fold_in(k_aug, 1), images[idx[:n_bg]],
+                                            keypoints[idx[:n_bg]], tc.crop_size, aug_bg, pairs)
+            imgs = jnp.concatenate([bg_imgs, imgs])
+            kps = jnp.concatenate([bg_kps, kps])
         x = normalize_images(imgs, tc.net_type)
 
         def loss_fn(model):
@@ -135,11 +152,7 @@ class Trainer:
         pose_cfg = read_pose_cfg(self.train_dir / "pose_cfg.yaml")
         tc = train_config or TrainConfig.from_dict(pose_cfg.get("train_config", {}))
         self.tc = tc = tc.replace(**overrides)
-        if pose_cfg.get("train_config") != tc.to_dict():  # record what this run really uses
-            pose_cfg.update(net_type=tc.net_type, stride=tc.stride, batch_size=tc.batch_size,
-                            maxiters=tc.maxiters, global_scale=tc.global_scale,
-                            train_config=tc.to_dict())
-            write_pose_cfg(self.train_dir / "pose_cfg.yaml", pose_cfg)
+        self._pose_cfg = pose_cfg
         self.names = {k: str(cfg[k]) for k in ("Task", "date", "scorer")}
         self.iteration = int(cfg.get("iteration", 0) or 0)
 
@@ -173,7 +186,8 @@ class Trainer:
         self.saved_step = 0
         self.last_loss = float("nan")
         self._schedule = make_schedule(tc)
-        self._train_step = _make_train_step(self.graphdef, tc, len(data.frames), pairs)
+        self._train_step = _make_train_step(self.graphdef, tc, len(data.frames),
+                                            data.images.shape[1:3], pairs)
         if resume_from is not None:
             self._restore(self.train_dir / TRAIN_STATE, *resume_from)
 
@@ -280,6 +294,12 @@ class Trainer:
         if self.step >= tc.maxiters:
             log.info("Already trained to step %d >= maxiters %d", self.step, tc.maxiters)
             return
+        pose_cfg = self._pose_cfg
+        if pose_cfg.get("train_config") != tc.to_dict():  # record what this run really uses
+            pose_cfg.update(net_type=tc.net_type, stride=tc.stride, batch_size=tc.batch_size,
+                            maxiters=tc.maxiters, global_scale=tc.global_scale,
+                            train_config=tc.to_dict())
+            write_pose_cfg(self.train_dir / "pose_cfg.yaml", pose_cfg)
         start = time.perf_counter()
         pending: list[dict[str, jax.Array]] = []
         t_mark, n_mark = None, 0
