@@ -101,7 +101,7 @@ def _probe(ns: argparse.Namespace) -> int:
     for path in ns.videos:
         info = probe_video(path)
         kf = info.keyframes
-        gaps = [b - a for a, b in zip(kf, kf[1:])]
+        gaps = [b - a for a, b in zip(kf, kf[1:], strict=False)]
         print(f"{path}: {info.n_frames} frames, {info.fps:g} fps, {info.width}x{info.height}, "
               f"{'grey' if info.is_grey else 'colour'}, {info.codec}/{info.pix_fmt}, "
               f"{len(kf)} keyframes (longest GOP {max(gaps, default=info.n_frames)} frames)")
@@ -240,7 +240,8 @@ def _videos_args(p: argparse.ArgumentParser) -> None:
 
 def _filter_args(p: argparse.ArgumentParser) -> None:
     _videos_args(p)
-    p.add_argument("--filtertype", default="median", choices=["median", "savgol", "arima", "spline"])
+    p.add_argument("--filtertype", default="median",
+                   choices=["median", "savgol", "arima", "spline"])
     p.add_argument("--windowlength", type=int, default=5)
     p.add_argument("--p-bound", type=float, default=0.001)
 

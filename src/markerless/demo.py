@@ -18,7 +18,6 @@ import numpy as np
 
 from markerless.poses import Poses
 
-
 #: Small, CPU-friendly training for the demo (the "test" recipe with more steps).
 DEMO_RECIPE = {"maxiters": 1500, "crop_size": (96, 96), "batch_size": 8, "saveiters": 500}
 DEMO_RECIPE_QUICK = {"maxiters": 150, "crop_size": (64, 64), "batch_size": 4, "saveiters": 150}
@@ -110,7 +109,8 @@ def run_demo(
     write_config(cfg, config)
     project_video = config.parent / "videos" / video.name
     extract_frames(config, algo="kmeans", seed=seed)
-    labels_file, labels = label_from_ground_truth(config.parent, project_video, truth, "markerless")
+    labels_file, labels = label_from_ground_truth(
+        config.parent, project_video, truth, "markerless")
 
     summary = DemoSummary(
         config=config,

@@ -15,7 +15,7 @@ from hypothesis.extra import numpy as hnp
 
 from fixtures.dlc import make_dlc_project, make_poses
 from markerless.errors import DataLossError, LabelFileError
-from markerless.io import dlc_analysis
+from markerless.io import dlc_tables
 from markerless.io.atomic import backup_path
 from markerless.io.dlc_labels import (
     find_label_loss,
@@ -143,7 +143,7 @@ def test_fast_and_careful_csv_parsers_agree(dlc_fixtures_dir, openfield_dir, mon
     files = sorted((dlc_fixtures_dir / "labeled-data" / "video").glob("*.csv"))
     files.append(openfield_dir / "labeled-data" / "m4s1" / "CollectedData_Pranav.csv")
     fast = [read_labels(f) for f in files]  # pandas' C parser (pads ragged rows itself)
-    monkeypatch.setattr(dlc_analysis, "_csv_body_fast", lambda *args: None)
+    monkeypatch.setattr(dlc_tables, "_csv_body_fast", lambda *args: None)
     for f, expected in zip(files, fast, strict=True):
         assert read_labels(f).equals(expected), f.name
 

@@ -128,10 +128,11 @@ def test_screenshot_shows_points_over_frame(make_napari_viewer, openfield_dir, t
     points.size = 12
     viewer.dims.set_current_step(0, 0)
     shot = viewer.export_figure(flash=False)  # layer extent at one screen pixel per data pixel
-    assert shot.shape[0] == pytest.approx(480, abs=2) and shot.shape[1] == pytest.approx(640, abs=2)
+    assert shot.shape[0] == pytest.approx(480, abs=2)
+    assert shot.shape[1] == pytest.approx(640, abs=2)
     assert shot[..., :3].std() > 5  # not blank
     truth = _truth(openfield_dir).iloc[0]
-    colors = dict(zip(points.features["bodypart"], points.face_color))
+    colors = dict(zip(points.features["bodypart"], points.face_color, strict=True))
     for bp in ["snout", "tailbase"]:
         x, y = truth["Pranav", bp, "x"], truth["Pranav", bp, "y"]
         pixel = shot[int(round(y)), int(round(x)), :3].astype(float)

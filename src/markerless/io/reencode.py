@@ -24,7 +24,8 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from markerless.errors import VideoError
-from markerless.io.video_cache import _Decoder, _index
+from markerless.io.video_cache import _Decoder
+from markerless.io.video_index import _index
 
 __all__ = ["reencode_video"]
 

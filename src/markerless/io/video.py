@@ -26,15 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from markerless.errors import VideoError
-from markerless.io.video_cache import (
-    ByteLRU,
-    VideoInfo,
-    _Decoder,
-    _frame_nbytes,
-    _index,
-    _to_rgb,
-    shared_reader,
-)
+from markerless.io.video_cache import ByteLRU, _Decoder, _frame_nbytes, _to_rgb, shared_reader
+from markerless.io.video_index import VideoInfo, _index
 
 __all__ = [
     "DEFAULT_CHUNK_BYTES",

@@ -45,7 +45,7 @@ def napari_get_reader(path: str | list[str]) -> ReaderFunction | None:
         readers = [napari_get_reader(p) for p in path]
         if not path or any(r is None for r in readers):
             return None
-        return lambda paths: [layer for p, r in zip(paths, readers) for layer in r(p)]
+        return lambda paths: [layer for p, r in zip(paths, readers, strict=True) for layer in r(p)]
     try:
         return _choose_reader(Path(path))
     except Exception:  # noqa: BLE001 - a reader probe must never raise
@@ -144,7 +144,8 @@ class _ImageFiles:
             img = self._load(self.paths[int(i)], iio)
             if img.shape != self.frame_shape:
                 raise LabelFileError(
-                    f"Image {self.paths[int(i)]} has shape {img.shape}, expected {self.frame_shape}"
+                    f"Image {self.paths[int(i)]} has shape {img.shape}, "
+                    f"expected {self.frame_shape}"
                 )
             frames.append(img)
         out = np.stack(frames) if frames else np.zeros((0, *self.frame_shape), self.dtype)
@@ -172,7 +173,6 @@ def read_labeled_folder(
     can label them; bodyparts listed in config.yaml but not in the file are added.
     """
     from markerless.io.dlc_labels import read_labels
-    from markerless.poses import Poses
 
     folder = Path(folder)
     root = _project_root(folder)
@@ -241,7 +241,7 @@ def _empty_poses(config: dict | None, frames: list, folder: Path):
 
 
 def _conform(poses, frames: list, config: dict | None):
-    """Reindex ``poses`` onto ``frames`` and add config bodyparts the file lacks (never drop any)."""
+    """Reindex ``poses`` onto ``frames``; add config bodyparts the file lacks (never drop any)."""
     from markerless.poses import Poses
 
     pos = {str(f): i for i, f in enumerate(poses.frames)}
@@ -264,7 +264,7 @@ def _conform(poses, frames: list, config: dict | None):
 # --- projects and analysis --------------------------------------------------
 @_serialised
 def read_project(config_path: Path) -> list[LayerData]:
-    """Every labeled-data folder of the project: frames + keypoints (existing labels always shown)."""
+    """Every labeled-data folder of the project: frames + keypoints (existing labels shown)."""
     from markerless.io.config import read_config
 
     config = read_config(config_path)

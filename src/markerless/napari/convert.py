@@ -29,7 +29,7 @@ def bodypart_colors(bodyparts: list[str], colormap: str = "rainbow") -> dict[str
         cmap = colormaps["rainbow"]
     n = len(bodyparts)
     values = np.linspace(0, 1, n) if n > 1 else np.zeros(1)
-    return {bp: np.asarray(cmap(v), dtype=float) for bp, v in zip(bodyparts, values)}
+    return {bp: np.asarray(cmap(v), dtype=float) for bp, v in zip(bodyparts, values, strict=False)}
 
 
 def poses_to_points(

@@ -98,7 +98,8 @@ def create_new_project(
     project_path = wd / f"{project}-{experimenter}-{date}"
     config_path = project_path / "config.yaml"
     if config_path.exists():
-        warnings.warn(f"Project {project_path} already exists; leaving it unchanged.", stacklevel=2)
+        warnings.warn(f"Project {project_path} already exists; leaving it unchanged.",
+                      stacklevel=2)
         return str(config_path)
 
     video_paths = _expand_videos(videos)
@@ -155,7 +156,7 @@ def add_new_videos(
         )
     entries = {v: _video_entry(v) for v in video_paths}
     if coords is not None:
-        for v, box in zip(video_paths, coords):
+        for v, box in zip(video_paths, coords, strict=True):
             entries[v] = {"crop": ", ".join(str(int(c)) for c in box)}
     video_sets = cfg.get("video_sets") or {}
     (project_path / "videos").mkdir(exist_ok=True)

@@ -98,7 +98,8 @@ def select_frames(
     if algo == "uniform":
         return np.unique(np.linspace(first, last - 1, n).round().astype(int))
     if algo != "kmeans":
-        raise ConfigError(f"Unknown frame extraction algorithm {algo!r}: use 'kmeans' or 'uniform'")
+        raise ConfigError(
+            f"Unknown frame extraction algorithm {algo!r}: use 'kmeans' or 'uniform'")
     step = max(cluster_step, int(math.ceil((last - first) / max_candidates)))
     idx = np.arange(first, last, step)
     if len(idx) <= n:
