@@ -19,6 +19,7 @@ _API = {
     "create_new_project": "markerless.project.create",
     "add_new_videos": "markerless.project.create",
     "extract_frames": "markerless.project.frames",
+    "check_labels": "markerless.project.check_labels",
     # files
     "read_config": "markerless.io.config",
     "write_config": "markerless.io.config",

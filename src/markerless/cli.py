@@ -149,6 +149,26 @@ def _extract(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _check_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", type=Path)
+    p.add_argument("--no-images", action="store_true",
+                   help="only report suspicious labels, do not write labeled frames")
+    p.add_argument("--by-individual", action="store_true", help="colour by individual")
+
+
+@command("check-labels", "draw labeled frames into labeled-data/<video>_labeled/ and report "
+         "swapped left/right and out-of-image labels (exit 1 if any)", _check_args)
+def _check(ns: argparse.Namespace) -> int:
+    from markerless.project.check_labels import check_labels
+
+    issues = check_labels(ns.config, write_images=not ns.no_images,
+                          visualizeindividuals=ns.by_individual)
+    for issue in issues:
+        print(issue)
+    print(f"{len(issues)} suspicious label(s)")
+    return 1 if issues else 0
+
+
 def _ctd_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", type=Path)
     p.add_argument("--num-shuffles", type=int, default=1)
