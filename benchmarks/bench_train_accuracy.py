@@ -13,7 +13,8 @@ same inference path as ``evaluate_network``/``analyze_videos``) and the curve
 in the budget. Errors are DeepLabCut's: mean Euclidean distance over labeled points.
 
 Label check: in this data set img0102 has its left and right ears swapped relative to the other
-115 frames ((snout - tailbase) x (leftear - rightear) has the opposite sign); with the 95/5 split
+115 frames (found by ``markerless check-labels``: the ears lie on the other side of the
+snout-tailbase axis); with the 95/5 split
 of shuffle 1 it is one of the 6 test frames, and a model that is right about the ears scores
 ~20 px on both of them (~1.7 px on the test mean). The benchmark prints the test error with
 and without such frames.
@@ -142,7 +143,7 @@ def main() -> None:
         train_idx = [pos[f] for f in split["train_frames"]]
         test_idx = [pos[f] for f in split["test_frames"]]
         print(f"{len(train_idx)} train / {len(test_idx)} test frames")
-        swapped = chirality_outliers(gt, data.bodyparts)
+        swapped = swapped_frames(gt, data.bodyparts)
         clean_test = [i for i in test_idx if i not in swapped]
         if swapped:
             print("label check: left/right ears swapped relative to the other frames in "
@@ -230,20 +231,14 @@ def main() -> None:
           + (f" ({'MET' if clean <= GOAL_PX else 'NOT met'} without them)" if swapped else ""))
 
 
-def chirality_outliers(gt: np.ndarray, bodyparts: list[str]) -> list[int]:
-    """Frames whose left/right ears are labeled mirrored relative to most frames.
+def swapped_frames(gt: np.ndarray, bodyparts: list[str]) -> list[int]:
+    """Frames with a left/right pair labeled mirrored relative to most frames
+    (`markerless.check_labels`'s test; in openfield: img0102's ears)."""
+    from markerless.poses import Poses
+    from markerless.project.check_labels import swapped_pairs
 
-    Seen from one camera, (snout - tailbase) x (leftear - rightear) has the same sign in
-    every correctly labeled frame; a frame with the other sign has its ears swapped.
-    """
-    names = ("snout", "tailbase", "leftear", "rightear")
-    if not set(names) <= set(bodyparts):
-        return []
-    s, t, lft, rgt = (gt[:, bodyparts.index(n)] for n in names)
-    h, d = s - t, lft - rgt
-    sign = np.sign(h[:, 0] * d[:, 1] - h[:, 1] * d[:, 0])
-    majority = np.sign(np.nansum(sign))
-    return [int(i) for i in np.flatnonzero(sign == -majority)]
+    _, swapped = swapped_pairs(Poses(gt[:, None], list(bodyparts)))
+    return [int(i) for i in np.flatnonzero(swapped.any(axis=(1, 2)))]
 
 
 if __name__ == "__main__":
