@@ -113,6 +113,8 @@ def main() -> None:
     parser.add_argument("--eval-steps", type=int, default=None,
                         help="also evaluate every this many steps")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
+    parser.add_argument("--shuffle", type=int, default=1,
+                        help="which 95/5 split (each shuffle holds out different frames)")
     parser.add_argument("--recipe", default="default")
     parser.add_argument("--net-type", dest="net_type")
     parser.add_argument("--pretrained", choices=("yes", "no"))
@@ -131,13 +133,13 @@ def main() -> None:
     overrides = recipe_overrides(args)
     tc = get_recipe(args.recipe, **overrides)
     print(f"JAX {jax.__version__} on {jax.devices()[0].platform}; budget {args.minutes:g} min "
-          f"({args.clock} clock); recipe {args.recipe!r} + {overrides}")
+          f"({args.clock} clock); recipe {args.recipe!r} + {overrides}; shuffle {args.shuffle}")
 
     with tempfile.TemporaryDirectory() as tmp:
         config = copy_project(Path(tmp))
-        create_training_dataset(config, Shuffles=[1], recipe=tc)
-        split = load_split(config)
-        data = load_training_data(config, which="all")
+        create_training_dataset(config, Shuffles=[args.shuffle], recipe=tc)
+        split = load_split(config, args.shuffle)
+        data = load_training_data(config, args.shuffle, which="all")
         gt = data.keypoints[:, 0].astype(np.float64)
         pos = {f: i for i, f in enumerate(data.frames)}
         train_idx = [pos[f] for f in split["train_frames"]]
@@ -153,7 +155,7 @@ def main() -> None:
 
         maxiters = args.maxiters
         if maxiters is None:  # calibrate seconds per step
-            probe = Trainer(config, resume=False, maxiters=10**6)
+            probe = Trainer(config, args.shuffle, resume=False, maxiters=10**6)
             jax.block_until_ready(probe.train_step())
             clock = Clock(args.clock)
             clock.resume()
@@ -165,7 +167,7 @@ def main() -> None:
             print(f"calibration: {per_step:.2f} s/step -> maxiters {maxiters}")
             del probe
 
-        trainer = Trainer(config, resume=False, maxiters=maxiters, saveiters=10**9,
+        trainer = Trainer(config, args.shuffle, resume=False, maxiters=maxiters, saveiters=10**9,
                           displayiters=10**9)
         predictor = None
         curve = []

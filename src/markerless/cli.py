@@ -173,7 +173,7 @@ def _ctd_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", type=Path)
     p.add_argument("--num-shuffles", type=int, default=1)
     p.add_argument("--net-type", default=None)
-    p.add_argument("--recipe", default="default", help="default, fast or test")
+    p.add_argument("--recipe", default="default", help="default, resnet18 or test")
 
 
 @command("create-training-dataset", "split labeled frames into train/test sets", _ctd_args)

@@ -54,6 +54,22 @@ def test_ties_resolve_to_first_cell_in_row_major_order():
     assert tuple(ours[1, 2]) == (3 * 4 + 2, 1 * 4 + 2, 0.5)
 
 
+@pytest.mark.parametrize("levels", [3, 50, 0])
+def test_argmax_matches_numpy_with_and_without_ties(levels):
+    """Coarse values tie often (maxima in several columns, rows or both), fine ones never:
+    both the column-max fast path and the per-row fallback must give np.argmax's cell."""
+    rng = np.random.default_rng(levels)
+    for trial in range(5):
+        scmap = rng.random((9, 12, 10, 5), dtype=np.float32)
+        if levels:
+            scmap = np.floor(scmap * levels).astype(np.float32) / levels
+        ours = np.asarray(decode_scoremaps(scmap, None, 8))
+        flat = scmap.transpose(0, 3, 1, 2).reshape(9, 5, -1).argmax(-1)
+        rows, cols = np.divmod(flat, 10)
+        np.testing.assert_array_equal(ours[..., 0], cols * 8 + 4, err_msg=f"trial {trial}")
+        np.testing.assert_array_equal(ours[..., 1], rows * 8 + 4, err_msg=f"trial {trial}")
+
+
 def test_locref_units_and_channel_order():
     scmap = np.zeros((1, 5, 5, 1), np.float32)
     scmap[0, 1, 3, 0] = 0.9
