@@ -153,7 +153,8 @@ def _check_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", type=Path)
     p.add_argument("--no-images", action="store_true",
                    help="only report suspicious labels, do not write labeled frames")
-    p.add_argument("--by-individual", action="store_true", help="colour by individual")
+    p.add_argument("--by-bodypart", action="store_true",
+                   help="colour multi-animal labels by bodypart, not by individual")
 
 
 @command("check-labels", "draw labeled frames into labeled-data/<video>_labeled/ and report "
@@ -162,7 +163,7 @@ def _check(ns: argparse.Namespace) -> int:
     from markerless.project.check_labels import check_labels
 
     issues = check_labels(ns.config, write_images=not ns.no_images,
-                          visualizeindividuals=ns.by_individual)
+                          visualizeindividuals=not ns.by_bodypart)
     for issue in issues:
         print(issue)
     print(f"{len(issues)} suspicious label(s)")

@@ -114,3 +114,20 @@ def test_openfield_has_exactly_one_swapped_frame(openfield_dir, tmp_path):
     issues = check_labels(project / "config.yaml", write_images=False)
     assert [(i.frame, i.bodypart) for i in issues] == [
         ("labeled-data/m4s1/img0102.png", "leftear/rightear")]
+
+
+def test_multianimal_swap_names_the_individual_and_colours_by_individual(tmp_path):
+    proj = make_dlc_project(tmp_path, bodyparts=BODYPARTS, individuals=("mouse1", "mouse2"),
+                            n_frames=8, image_shape=(90, 120), nan_fraction=0.0)
+    poses = proj.labels["video1"]
+    poses.xy[:, 0] = _mouse_labels(8, seed=1)
+    poses.xy[:, 1] = _mouse_labels(8, seed=2)
+    poses.xy[5, 1, [1, 2]] = poses.xy[5, 1, [2, 1]]
+    write_labels(poses, proj.label_paths["video1"].parent, overwrite=True)
+    issues = check_labels(proj.config_path)
+    assert [(i.frame, i.individual, i.bodypart) for i in issues] == [
+        ("labeled-data/video1/img005.png", "mouse2", "leftear/rightear")]
+    image = iio.imread(proj.root / "labeled-data" / "video1_labeled" / "img000.png")
+    snout, tail = (np.rint(poses.xy[0, 0, k]).astype(int) for k in (0, 3))
+    # one colour per individual: mouse1's snout and tailbase look alike
+    np.testing.assert_allclose(image[snout[1], snout[0]], image[tail[1], tail[0]], atol=40)

@@ -145,13 +145,14 @@ def _draw_frame(image: np.ndarray, xy: np.ndarray, colors: np.ndarray, flagged: 
 def check_labels(
     config: str | os.PathLike,
     draw_skeleton: bool = True,
-    visualizeindividuals: bool = False,
+    visualizeindividuals: bool = True,
     write_images: bool = True,
 ) -> list[LabelIssue]:
     """Check every CollectedData file of the project (DeepLabCut's ``check_labels``).
 
     Writes ``labeled-data/<video>_labeled/<frame>.png`` with the labels drawn (coloured by
-    bodypart, or by individual with ``visualizeindividuals``; suspicious points ringed in red)
+    individual in multi-animal projects with ``visualizeindividuals``, as DeepLabCut does,
+    otherwise by bodypart; suspicious points ringed in red)
     unless ``write_images`` is False, and returns the suspicious labels, also logged.
     """
     import imageio.v3 as iio
@@ -199,7 +200,7 @@ def _write_labeled(folder: Path, poses: Poses, pixels: list, issues: list[LabelI
 
     n_ind, n_kp = len(poses.individuals), len(poses.bodyparts)
     cmap = cfg.get("colormap", "rainbow") or "rainbow"
-    if by_individual:
+    if by_individual and n_ind > 1:
         colors = np.repeat(colors_of(n_ind, cmap), n_kp, axis=0)
     else:
         colors = np.tile(colors_of(n_kp, cmap), (n_ind, 1))
