@@ -202,8 +202,8 @@ def follow_project(dock: Any, viewer: Any) -> Path | None:
     """Keep ``dock`` (with ``config`` and ``set_config``) on the viewer's current project.
 
     The Project dock and these docks share one project per viewer (``_workers.session``):
-    opening a project anywhere points every dock at it. Returns the project to start
-    with: the session's, else the one the viewer's markerless layers come from.
+    opening a project anywhere points every dock at it. The dock starts on the session's
+    project, else the one the viewer's markerless layers come from (returned; None if neither).
     """
     from markerless.napari._workers import connect_alive, session
 
@@ -221,7 +221,10 @@ def follow_project(dock: Any, viewer: Any) -> Path | None:
 
     connect_alive(dock, current.changed, from_session)
     dock.config.changed.connect(to_session)
-    return current.config_path or find_project_config(viewer)
+    start = current.config_path or find_project_config(viewer)
+    if start is not None:
+        dock.set_config(start)
+    return start
 
 
 def project_videos(config: str | os.PathLike) -> list[Path]:

@@ -123,9 +123,7 @@ class AnalysisWidget(QWidget):
         layout.addWidget(self.job)
         layout.addLayout(cutoff)
         layout.addStretch(1)
-        found = follow_project(self, self.viewer)
-        if found is not None:
-            self.set_config(found)
+        follow_project(self, self.viewer)
 
     @property
     def busy(self) -> bool:

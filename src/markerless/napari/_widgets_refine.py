@@ -154,9 +154,7 @@ class RefineWidget(QWidget):
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.job)
         self.last_result: Any = None
-        found = follow_project(self, self.viewer)
-        if found is not None:
-            self.set_config(found)
+        follow_project(self, self.viewer)
 
     # --- project ----------------------------------------------------------------------
     @property

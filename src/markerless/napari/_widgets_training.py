@@ -131,9 +131,7 @@ class TrainingWidget(QWidget):
         self.shuffle.valueChanged.connect(lambda _: self._load_recorded())
         self._apply_recipe(self.recipe.currentText())
         self._net_changed(self.net.currentText())
-        found = follow_project(self, self.viewer)
-        if found is not None:
-            self.set_config(found)
+        follow_project(self, self.viewer)
 
     # --- settings ---------------------------------------------------------------------
     @property
