@@ -169,13 +169,29 @@ def test_decode_peaks_applies_locref_and_pads_with_nan():
     assert np.isnan(peaks[0, 0, 2, :2]).all() and peaks[0, 0, 2, 2] == 0
 
 
-def test_nan_cells_win_like_numpy_argmax():
+@pytest.mark.parametrize("shape", [(2, 6, 8, 4), (8, 60, 80, 4), (4, 30, 40, 20)])
+def test_nan_maps(shape):
+    """All-NaN maps give cell (0, 0) with NaN likelihood (np.argmax); a partly-NaN map gives
+    np.argmax's first NaN or np.nanargmax's cell, whichever XLA's max does at that shape (the
+    large shapes go to YNNPACK, which skips NaN) -- never an out-of-range cell."""
     rng = np.random.default_rng(5)
-    scmap, locref = _maps(rng, 2, 6, 8, 4)
-    scmap[0, 3, 5, 1] = np.nan
-    scmap[0, 4, 0, 1] = np.nan
-    scmap[1, 0, 7, 3] = np.nan
+    scmap, locref = _maps(rng, *shape)
+    b, h, w, k = shape
+    scmap[0, :, :, 1] = np.nan  # the whole map
+    scmap[1, h // 2, w - 1, 2] = np.nan  # two cells of one map
+    scmap[1, h - 1, 0, 2] = np.nan
     ours = np.asarray(decode_scoremaps(scmap, locref, 8))
-    np.testing.assert_allclose(ours, dlc_decode(scmap, locref, 8), rtol=1e-6, atol=1e-4)
-    assert np.isnan(ours[0, 1, 2])  # the first NaN in row-major order: cell (3, 5)
-    assert ours[0, 1, 1] == pytest.approx(3 * 8 + 4 + 7.2801 * locref[0, 3, 5, 1, 1], abs=1e-4)
+    assert np.isnan(ours[0, 1, 2])
+    np.testing.assert_allclose(ours[0, 1, :2], 4 + DEFAULT_LOCREF_STDEV * locref[0, 0, 0, 1],
+                               rtol=1e-6)
+    first_nan = dlc_decode(scmap, locref, 8)
+    skip_nan = dlc_decode(np.where(np.isnan(scmap), -np.inf, scmap), locref, 8)
+    assert np.isnan(first_nan[1, 2, 2]) and np.isfinite(skip_nan[1, 2, 2])
+    got = ours[1, 2]
+    assert (np.allclose(got, first_nan[1, 2], atol=1e-4, equal_nan=True)
+            or np.allclose(got, skip_nan[1, 2], atol=1e-4)), got
+    finite = np.ones(b, bool)
+    finite[:2] = False  # every other map is finite and matches DeepLabCut exactly
+    np.testing.assert_allclose(ours[finite], first_nan[finite], rtol=1e-6, atol=1e-4)
+    np.testing.assert_allclose(np.delete(ours[:2], [1, 2], axis=1)[0],
+                               np.delete(first_nan[:2], [1, 2], axis=1)[0], rtol=1e-6, atol=1e-4)

@@ -51,23 +51,33 @@ def _row_group(w: int, k: int) -> int:
 
 
 def _first_index_of(values: jax.Array, target: jax.Array, axis: int) -> jax.Array:
-    """First index along ``axis`` where ``values`` equals ``target`` (NaN matches NaN).
+    """First index along ``axis`` where ``values`` equals ``target`` (NaN matches NaN), or 0.
 
     A plain int min-reduction: several times faster on XLA CPU than a (value, index) argmax.
+    "Not found" can only happen on NaN maps (see `_argmax_cells`); it returns 0, like
+    ``np.argmax`` on an all-NaN map, so the cell index is always in range.
     """
     target = jnp.expand_dims(target, axis)
     hit = (values == target) | (jnp.isnan(values) & jnp.isnan(target))
     n = values.shape[axis]
     iota = jax.lax.broadcasted_iota(jnp.int32, values.shape, axis % values.ndim)
-    return jnp.min(jnp.where(hit, iota, n), axis=axis)
+    first = jnp.min(jnp.where(hit, iota, n), axis=axis)
+    return jnp.where(first == n, 0, first)
 
 
 def _argmax_cells(scmap: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Row-major first argmax per (frame, keypoint) -> (rows, cols), each (B, K) int32.
 
-    Same result as ``np.argmax`` over the flattened h*w (ties and NaN included), but as one
-    streaming max-reduction over the maps (max of each row) followed by work on tiny arrays;
-    a direct (value, index) argmax over h*w is ~5-10x slower on XLA CPU.
+    Same result as ``np.argmax`` over the flattened h*w, ties included, but as one streaming
+    max-reduction over the maps (max of each row) followed by work on tiny arrays; a direct
+    (value, index) argmax over h*w is ~5-10x slower on XLA CPU.
+
+    NaN: XLA CPU hands large max-reductions to YNNPACK, whose max skips NaN (measured with
+    jaxlib 0.10.2 from 4x30x40x4 maps up), while small ones propagate NaN. So in a map with
+    some NaN cells the winner is either the first NaN (``np.argmax``) or the largest number
+    (``np.nanargmax``), depending on shape; making it exact would cost a second pass over the
+    maps (a NaN-aware max is 2-3x slower there). A map that is all NaN always decodes to cell
+    (0, 0) with NaN likelihood, as ``np.argmax`` does. Finite maps always match exactly.
     """
     b, h, w, k = scmap.shape
     g = _row_group(w, k)
@@ -136,7 +146,8 @@ def decode_scoremaps(
     Returns
     -------
     ``(B, K, 3)`` float32 ``[x, y, likelihood]`` in network-input pixels. Ties resolve to the
-    first cell in row-major order, as ``np.argmax`` does.
+    first cell in row-major order, as ``np.argmax`` does. An all-NaN map gives cell (0, 0)
+    with NaN likelihood; for partly-NaN maps see `_argmax_cells`.
     """
     _check_shapes(scmap, locref)
     rows, cols = _argmax_cells(scmap)
