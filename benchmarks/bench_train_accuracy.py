@@ -43,14 +43,11 @@ import numpy as np  # noqa: E402
 from markerless.evaluation.evaluate import evaluate_predictions  # noqa: E402
 from markerless.evaluation.metrics import compute_rmse, keypoint_errors  # noqa: E402
 from markerless.io.config import read_config, write_config  # noqa: E402
-from markerless.training.dataset import (  # noqa: E402
-    create_training_dataset,
-    load_split,
-    load_training_data,  # noqa: E402
-)
+from markerless.training.dataset import create_training_dataset, load_split  # noqa: E402
 from markerless.training.recipes import get_recipe  # noqa: E402
 from markerless.training.snapshots import Predictor  # noqa: E402
 from markerless.training.trainer import Trainer  # noqa: E402
+from markerless.training.training_data import load_training_data  # noqa: E402
 
 SHARED = Path(os.environ.get("MARKERLESS_SHARED_DATA",
                              Path(__file__).resolve().parents[2] / "shared" / "data"))

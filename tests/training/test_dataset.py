@@ -14,10 +14,10 @@ from markerless.training.dataset import (
     collect_labels,
     create_training_dataset,
     load_split,
-    load_training_data,
     read_pose_cfg,
     split_indices,
 )
+from markerless.training.training_data import load_training_data
 
 
 def test_split_is_deterministic_and_respects_fraction():

@@ -17,7 +17,7 @@ from markerless.errors import ModelError
 from markerless.evaluation.metrics import compute_rmse
 from markerless.io.config import read_config, write_config
 from markerless.training.checkpoint import flatten_state
-from markerless.training.dataset import create_training_dataset, load_training_data
+from markerless.training.dataset import create_training_dataset
 from markerless.training.recipes import TrainConfig, get_recipe
 from markerless.training.snapshots import (
     Predictor,
@@ -27,6 +27,7 @@ from markerless.training.snapshots import (
     snapshot_step,
 )
 from markerless.training.trainer import Trainer, iter_train, make_schedule
+from markerless.training.training_data import load_training_data
 
 MAXITERS, SAVEITERS, KEEP = 240, 60, 3
 

@@ -143,19 +143,14 @@ def evaluate_network(
     ``CombinedEvaluation-results.csv``).
     """
     from markerless.evaluation.plots import plot_evaluation_frames
-    from markerless.training.dataset import (
-        _load,
-        load_split,
-        load_training_data,
-        model_folder,
-        train_fraction_of,
-    )
+    from markerless.training.dataset import _load, load_split, model_folder, train_fraction_of
     from markerless.training.snapshots import (
         list_snapshots,
         load_snapshot,
         scorer_name,
         select_snapshots,
     )
+    from markerless.training.training_data import load_training_data
 
     cfg, project = _load(config)
     pcutoff = float(cfg.get("pcutoff", 0.6) or 0.6)
