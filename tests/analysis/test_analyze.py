@@ -56,6 +56,25 @@ def test_skip_finished_and_redo(tmp_path, tiny_model, clip):
     assert h5.stat().st_mtime_ns != stamp
 
 
+def test_finished_file_of_another_model_is_analysed_again(tmp_path, tiny_model, other_model,
+                                                         clip):
+    """Same scorer name, other weights (a retrained model, another training fraction): the
+    file is not silently kept; a file without our metadata (DeepLabCut's) is."""
+    model, info = tiny_model
+    video, _ = clip
+    h5 = analyze_video_file(video, model, info, destfolder=tmp_path, **KW)
+    with pytest.warns(UserWarning, match="written by another model with the same scorer"):
+        events = list(iter_analyze_video(video, other_model, info, destfolder=tmp_path, **KW))
+    assert events[-1]["status"] == "done" and events[-1]["frames_done"] == 40
+    ref = analyze_video_file(video, other_model, info, destfolder=tmp_path / "ref", **KW)
+    assert read_analysis(h5).equals(read_analysis(ref))
+    events = list(iter_analyze_video(video, other_model, info, destfolder=tmp_path, **KW))
+    assert [e["status"] for e in events] == ["skipped"]
+    output_files(tmp_path)["json"].unlink()
+    events = list(iter_analyze_video(video, model, info, destfolder=tmp_path, **KW))
+    assert [e["status"] for e in events] == ["skipped"]
+
+
 def test_progress_events(tmp_path, tiny_model, clip):
     model, info = tiny_model
     events = list(iter_analyze_video(clip[0], model, info, destfolder=tmp_path, **KW))

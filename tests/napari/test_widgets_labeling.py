@@ -317,3 +317,85 @@ def test_multianimal_keypoints_colours_and_save(make_napari_viewer, tmp_path):
     assert poses.individuals == ["m1", "m2", "single"]
     np.testing.assert_allclose(poses.xy[1, 1, 1], [25, 25])  # m2 tail on img2
     assert poses.n_labeled == 4
+
+
+def _mouse_labels(frames, swapped: int) -> dict:
+    """Labels of a mouse at varied places and headings, its left ear always on its left,
+    except on frame number ``swapped``, where the ears are swapped (fits 80x64 images)."""
+    rng = np.random.default_rng(0)
+    labels = {}
+    for k, f in enumerate(frames):
+        centre, angle = rng.uniform([28, 22], [52, 42]), rng.uniform(0, 2 * np.pi)
+        fwd = np.array([np.cos(angle), np.sin(angle)])
+        side = (-5 if k == swapped else 5) * np.array([fwd[1], -fwd[0]])
+        xy = [centre + 14 * fwd, centre + 6 * fwd + side, centre + 6 * fwd - side,
+              centre - 14 * fwd]
+        labels[f] = {bp: tuple(p) for bp, p in zip(BODYPARTS, xy, strict=True)}
+    return labels
+
+
+def test_check_labels_lists_a_swapped_pair_and_shows_its_frame(make_napari_viewer, qtbot,
+                                                               tmp_path):
+    from qtpy.QtCore import Qt
+
+    frames = (0, 7, 14, 21, 28, 35, 42, 49)
+    config = make_project(tmp_path, frames=frames, labels=_mouse_labels(frames, swapped=5))
+    drawn = tmp_path / "labeled-data" / "clip_labeled"
+    viewer = make_napari_viewer(show=True)
+    dock = _open(viewer, config)  # no session project: found above the keypoints layer
+    panel = dock.checker
+    assert panel.write_images.isChecked() and panel.check_button.isEnabled()
+
+    panel.write_images.setChecked(False)
+    panel.check_button.click()
+    assert not panel.check_button.isEnabled()  # while the worker runs
+    qtbot.waitUntil(panel.check_button.isEnabled, timeout=20000)
+    assert [(i.frame, i.bodypart) for i in panel.issues] == [
+        ("labeled-data/clip/img35.png", "leftear/rightear")]
+    assert panel.issue_list.count() == 1 and panel.issue_list.isVisible()
+    assert panel.issue_list.item(0).text().startswith(
+        "clip/img35.png · leftear/rightear: left/right swapped")
+    assert panel.result_label.text().startswith("1 suspicious label:")
+    assert not drawn.exists()
+
+    # clicking the issue goes to img35 (6th image) and selects the two ears there
+    viewer.dims.set_current_step(0, 0)
+    rect = panel.issue_list.visualItemRect(panel.issue_list.item(0))
+    qtbot.mouseClick(panel.issue_list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert viewer.dims.current_step[0] == 5
+    points = dock.layer
+    selected = sorted(points.selected_data)
+    assert len(selected) == 2 and set(points.data[selected, 0]) == {5}
+    assert set(points.features["bodypart"][selected]) == {"leftear", "rightear"}
+    assert points.feature_defaults["bodypart"][0] == "snout"  # the next click is unchanged
+    viewer.dims.set_current_step(0, 2)  # browse away, click the same row again: back to img35
+    qtbot.mouseClick(panel.issue_list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert viewer.dims.current_step[0] == 5
+
+    # with write images (default) every labeled frame is drawn, as DeepLabCut does
+    panel.write_images.setChecked(True)
+    panel.check_button.click()
+    qtbot.waitUntil(panel.check_button.isEnabled, timeout=20000)
+    assert len(panel.issues) == 1
+    assert sorted(p.name for p in drawn.glob("*.png")) == [f"img{f:02d}.png" for f in frames]
+    assert "labeled-data/<video>_labeled" in panel.result_label.text()
+    dock.save()  # labels saved: the list is marked stale
+    assert "check again" in panel.result_label.text()
+
+
+def test_check_labels_needs_a_project(make_napari_viewer, tmp_path):
+    from markerless.napari import _workers as wk
+    from markerless.project.check_labels import LabelIssue
+
+    viewer = make_napari_viewer()
+    _, dock = viewer.window.add_plugin_dock_widget("markerless", "Labeling")
+    assert dock.layer is None and not dock.checker.check_button.isEnabled()
+    dock.checker.run()  # does nothing without a project
+    assert not dock.checker.running and dock.checker.result_label.text() == ""
+    wk.session(viewer).set(make_project(tmp_path))
+    assert dock.checker.check_button.isEnabled()
+    # an issue in a folder that is not open in the viewer is only reported
+    issue = LabelIssue(tmp_path / "labeled-data" / "clip" / "CollectedData_tester.h5",
+                       "labeled-data/clip/img17.png", "", "snout", "outside the image")
+    assert not dock.show_issue(issue)
+    assert "clip/img17.png is not open" in dock.status.text()

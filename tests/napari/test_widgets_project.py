@@ -22,6 +22,22 @@ def test_parse_names_and_skeleton():
     assert parse_skeleton("lonely", []) == [["lonely", ""]]  # rejected later by get_skeleton
 
 
+def test_summary_skips_check_labels_drawings(tmp_path):
+    """labeled-data/<video>_labeled holds check_labels' drawings, not frames to label."""
+    import imageio.v3 as iio
+
+    from markerless.io.config import default_config, write_config
+
+    write_config(default_config("t", "tester", "Nov21", project_path=str(tmp_path)),
+                 tmp_path / "config.yaml")
+    for folder, n in (("clip", 3), ("clip_labeled", 2)):
+        (tmp_path / "labeled-data" / folder).mkdir(parents=True)
+        for i in range(n):
+            iio.imwrite(tmp_path / "labeled-data" / folder / f"img{i}.png",
+                        np.zeros((4, 4, 3), np.uint8))
+    assert summarize_project(tmp_path / "config.yaml").labeled == {"clip": (3, 0)}
+
+
 def _grab(widget, name: str) -> None:
     """Dock image, not blank; saved to docs/images when MARKERLESS_SCREENSHOTS is set."""
     import imageio.v3 as iio

@@ -12,7 +12,7 @@ from fixtures.dlc import make_dlc_project
 from markerless import check_labels
 from markerless.cli import main
 from markerless.io.dlc_labels import read_labels, write_labels
-from markerless.project.check_labels import swapped_pairs
+from markerless.project.check_labels import labeled_data_folders, swapped_pairs
 
 BODYPARTS = ("snout", "leftear", "rightear", "tailbase")
 
@@ -131,3 +131,27 @@ def test_multianimal_swap_names_the_individual_and_colours_by_individual(tmp_pat
     snout, tail = (np.rint(poses.xy[0, 0, k]).astype(int) for k in (0, 3))
     # one colour per individual: mouse1's snout and tailbase look alike
     np.testing.assert_allclose(image[snout[1], snout[0]], image[tail[1], tail[0]], atol=40)
+
+
+def test_labeled_data_folders_skip_only_the_drawings(project):
+    check_labels(project.config_path)
+    labeled = project.root / "labeled-data"
+    assert (labeled / "video1_labeled").is_dir()
+    (labeled / "solo_labeled").mkdir()  # no 'solo' video beside it: a video named so
+    (labeled / "video2").mkdir()
+    (labeled / "video2_labeled").mkdir()
+    shutil.copy(project.label_paths["video1"], labeled / "video2_labeled")  # has labels: kept
+    assert [p.name for p in labeled_data_folders(project.root)] == [
+        "solo_labeled", "video1", "video2", "video2_labeled"]
+    assert labeled_data_folders(project.root / "nowhere") == []
+
+
+def test_reopening_a_checked_project_loads_no_drawings(project):
+    pytest.importorskip("napari")
+    from markerless.napari._reader import napari_get_reader
+
+    check_labels(project.config_path)
+    layers = napari_get_reader(str(project.config_path))(str(project.config_path))
+    names = [meta.get("name", "") for _, meta, _ in layers]
+    assert names and not any("_labeled" in n for n in names), names
+    assert any("video1" in n for n in names)

@@ -8,6 +8,7 @@ the video, validates the crop and opens the partial-results store;
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 import warnings
@@ -136,13 +137,25 @@ def prepare_job(
     redo: bool = False,
     chunk_frames: int = DEFAULT_CHUNK_FRAMES,
 ) -> VideoJob | None:
-    """Probe ``video`` and open its partial store; ``None`` when it is already analysed."""
+    """Probe ``video`` and open its partial store; ``None`` when it is already analysed.
+
+    "Already analysed" is DeepLabCut's test (the result file exists), except when our
+    metadata says another model wrote it: scorer names hold neither the training fraction
+    nor the labeling iteration, so a retrained model can share its predecessor's name.
+    That file is analysed again, with a warning, rather than silently kept.
+    """
     from markerless.io.video import probe_video
 
     video = Path(video)
     paths = output_paths(video, spec.scorer, destfolder)
     if paths.finished and not redo:
-        return None
+        other = _other_model(paths, spec)
+        if other is None:
+            return None
+        warnings.warn(f"{str(paths.h5)!r} was written by another model with the same scorer "
+                      f"name ({other}); analysing {video.name!r} again with "
+                      f"{spec.snapshot}", UserWarning, stacklevel=3)  # fmt: skip
+        redo = True
     vinfo = probe_video(video)  # VideoError (naming the file) when unreadable
     if destfolder is not None:
         Path(destfolder).mkdir(parents=True, exist_ok=True)
@@ -163,6 +176,19 @@ def prepare_job(
     }  # fmt: skip
     store = PartialStore(paths.partial, signature, plan_chunks(vinfo, chunk_frames))
     return VideoJob(video, vinfo, paths, store, geometry, crop, int(batch_size), spec)
+
+
+def _other_model(paths: OutputPaths, spec: ModelSpec) -> str | None:
+    """What made ``paths.h5``, when its ``_meta.json`` names weights other than ``spec``'s."""
+    try:
+        data = json.loads(paths.meta_json.read_text())["data"]
+        found = data["model_fingerprint"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # written by DeepLabCut or an older run: trust the name, as DLC does
+    if found == spec.fingerprint:
+        return None
+    return (f"snapshot {data.get('snapshot')}, training fraction "
+            f"{data.get('training set fraction')}")
 
 
 def _warn_damage(job: VideoJob, coords: np.ndarray) -> list[tuple[int, int]]:

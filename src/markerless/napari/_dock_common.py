@@ -221,9 +221,16 @@ def follow_project(dock: Any, viewer: Any) -> Path | None:
 
     connect_alive(dock, current.changed, from_session)
     dock.config.changed.connect(to_session)
+    picker = getattr(dock, "trainset", None)  # a TrainingSetPicker: one choice per viewer
+    if picker is not None:
+        connect_alive(dock, current.trainingset_changed, picker.set_index)
+        connect_alive(dock, current.files_changed, lambda: picker.load(dock.config.path))
+        picker.changed.connect(current.set_trainingsetindex)
     start = current.config_path or find_project_config(viewer)
     if start is not None:
         dock.set_config(start)
+    if picker is not None:
+        picker.set_index(current.trainingsetindex)
     return start
 
 
@@ -250,19 +257,42 @@ def project_videos(config: str | os.PathLike) -> list[Path]:
 
 
 def find_analysis(config: str | os.PathLike, video: str | os.PathLike, shuffle: int = 1,
-                  filtered: bool = False) -> Path | None:
-    """The analysis .h5 of ``video``: the current model's (by scorer), else the newest one."""
+                  filtered: bool = False, trainingsetindex: int = 0) -> Path | None:
+    """The analysis .h5 of ``video``: the model's (by scorer), else the newest one. A file
+    whose ``_meta.json`` names another training fraction is never it (DeepLabCut's scorer
+    names do not include the fraction, so two fractions' models can share one)."""
+    from markerless.io.config import read_config
     from markerless.postprocessing.common import analysis_file, model_scorer
+    from markerless.training.dataset import train_fraction_of
 
     video = Path(video)
     try:
-        return analysis_file(video, model_scorer(config, shuffle), filtered)
+        fraction = train_fraction_of(read_config(config), trainingsetindex)
+    except Exception:  # noqa: BLE001 - unreadable config: any file will do
+        fraction = None
+    try:
+        path = analysis_file(video, model_scorer(config, shuffle, trainingsetindex), filtered)
+        if not other_fraction(path, fraction):
+            return path
     except Exception:  # noqa: BLE001 - no model yet, moved project: fall back to the folder
         pass
     pattern = f"{video.stem}DLC_*{'_filtered' if filtered else ''}.h5"
     found = [p for p in video.parent.glob(pattern)
-             if filtered or not p.stem.endswith("_filtered")]
+             if (filtered or not p.stem.endswith("_filtered"))
+             and not other_fraction(p, fraction)]  # fmt: skip
     return max(found, key=lambda p: p.stat().st_mtime) if found else None
+
+
+def other_fraction(h5: Path, fraction: float | None) -> bool:
+    """True when an analysis .h5's ``_meta.json`` says another training fraction made it."""
+    import json
+
+    meta = h5.with_name(h5.name.removesuffix(".h5").removesuffix("_filtered") + "_meta.json")
+    try:
+        value = float(json.loads(meta.read_text())["data"]["training set fraction"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False  # not recorded: it may be the one
+    return fraction is not None and abs(value - fraction) > 1e-9
 
 
 class ConfigPicker(QWidget):

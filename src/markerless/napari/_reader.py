@@ -266,14 +266,13 @@ def _conform(poses, frames: list, config: dict | None):
 def read_project(config_path: Path) -> list[LayerData]:
     """Every labeled-data folder of the project: frames + keypoints (existing labels shown)."""
     from markerless.io.config import read_config
+    from markerless.project.check_labels import labeled_data_folders
 
     config = read_config(config_path)
-    labeled = config_path.parent / "labeled-data"
     layers: list[LayerData] = []
-    if labeled.is_dir():
-        for folder in sorted(p for p in labeled.iterdir() if p.is_dir()):
-            if _labels_in_folder(folder) or _images_in_folder(folder):
-                layers += read_labeled_folder(folder, config=config)
+    for folder in labeled_data_folders(config_path.parent):  # not check_labels' drawings
+        if _labels_in_folder(folder) or _images_in_folder(folder):
+            layers += read_labeled_folder(folder, config=config)
     return layers
 
 

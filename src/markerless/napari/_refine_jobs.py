@@ -26,13 +26,14 @@ MOVED_TOLERANCE = 1e-3  # px: a point closer than this to the guess was not move
 
 # --- jobs (worker thread) --------------------------------------------------------------
 def outliers_job(config: str | os.PathLike, video: str | os.PathLike, analysis: Path,
-                 shuffle: int = 1, **params: Any) -> Iterator[dict]:
+                 shuffle: int = 1, trainingsetindex: int = 0, **params: Any) -> Iterator[dict]:
     """`extract_outlier_frames` for one video; returns ``{"video", "frames", "folder"}``."""
     from markerless.postprocessing.outliers import extract_outlier_frames
 
     video = Path(video)
     yield {"text": f"{video.name}: finding outlier frames ({params.get('outlieralgorithm')})..."}
     picked = extract_outlier_frames(config, [str(video)], shuffle=shuffle,
+                                    trainingsetindex=trainingsetindex,
                                     analysis={str(video): str(analysis)}, **params)  # fmt: skip
     frames = picked.get(str(video), [])
     folder = Path(config).parent / "labeled-data" / video.stem
@@ -40,23 +41,26 @@ def outliers_job(config: str | os.PathLike, video: str | os.PathLike, analysis: 
 
 
 def filter_job(config: str | os.PathLike, video: str | os.PathLike, analysis: Path,
-               shuffle: int = 1, **params: Any) -> Iterator[dict]:
+               shuffle: int = 1, trainingsetindex: int = 0, **params: Any) -> Iterator[dict]:
     """`filterpredictions` for one video (always redone); returns the filtered .h5."""
     from markerless.postprocessing.filtering import filterpredictions
 
     video = Path(video)
     yield {"text": f"{video.name}: filtering ({params.get('filtertype')})..."}
-    out = filterpredictions(config, [str(video)], shuffle=shuffle, redo=True,
+    out = filterpredictions(config, [str(video)], shuffle=shuffle,
+                            trainingsetindex=trainingsetindex, redo=True,
                             analysis={str(video): str(analysis)}, **params)  # fmt: skip
     return {"video": str(video), "filtered": str(out[str(video)])}
 
 
 def labeled_video_job(config: str | os.PathLike, video: str | os.PathLike, analysis: Path,
-                      shuffle: int = 1, **params: Any) -> Iterator[dict]:
+                      shuffle: int = 1, trainingsetindex: int = 0,
+                      **params: Any) -> Iterator[dict]:
     """``iter_create_labeled_video`` progress events (overwrites an older labeled video)."""
     from markerless.postprocessing.labeled_video import iter_create_labeled_video
 
-    yield from iter_create_labeled_video(config, [str(video)], shuffle=shuffle, overwrite=True,
+    yield from iter_create_labeled_video(config, [str(video)], shuffle=shuffle,
+                                         trainingsetindex=trainingsetindex, overwrite=True,
                                          analysis={str(video): str(analysis)}, **params)
 
 

@@ -25,39 +25,60 @@ def model_dir(config: str | os.PathLike, shuffle: int = 1, trainingsetindex: int
     return project / model_folder(cfg, train_fraction_of(cfg, trainingsetindex), shuffle)
 
 
-def recorded_config(config: Path, shuffle: int):
-    """The ``TrainConfig`` in the shuffle's pose_cfg.yaml, or None when there is none."""
+def recorded_config(config: Path, shuffle: int, trainingsetindex: int = 0):
+    """The ``TrainConfig`` in the model's pose_cfg.yaml, or None when there is none."""
     from markerless.training.dataset import read_pose_cfg
     from markerless.training.recipes import TrainConfig
 
-    path = model_dir(config, shuffle) / "train" / "pose_cfg.yaml"
+    path = model_dir(config, shuffle, trainingsetindex) / "train" / "pose_cfg.yaml"
     if not path.is_file():
         return None
     return TrainConfig.from_dict(read_pose_cfg(path).get("train_config", {}))
 
 
-def ensure_training_dataset(config: Path, shuffle: int, recipe: str, settings: dict) -> str:
-    """Create the shuffle's training dataset when missing or made for another network.
+def ensure_training_dataset(config: Path, shuffle: int, recipe: str, settings: dict,
+                            trainingsetindex: int = 0) -> str:
+    """Create the model's training dataset when missing or made for another network.
 
     Returns what was done (``"created"``, ``"rebuilt"`` or ``"kept"``). Iterations and
-    batch size are per-run overrides and never need a rebuild.
+    batch size are per-run overrides and never need a rebuild. ``create_training_dataset``
+    writes every TrainingFraction's pose_cfg.yaml; the other fractions' trained models
+    keep theirs, so training one fraction never changes another's recorded network.
     """
     from markerless.training.dataset import create_training_dataset
     from markerless.training.recipes import get_recipe
 
-    recorded = recorded_config(config, shuffle)
+    recorded = recorded_config(config, shuffle, trainingsetindex)
     wanted = get_recipe(recipe, **settings)
     if (recorded is not None and recorded.net_type == wanted.net_type
             and recorded.pretrained == wanted.pretrained
             and recorded.augment_config() == wanted.augment_config()):
         return "kept"
+    keep = _trained_pose_cfgs(config, shuffle, trainingsetindex)
     create_training_dataset(config, Shuffles=[shuffle], recipe=recipe, **settings)
+    for path, text in keep.items():
+        path.write_bytes(text)
     return "created" if recorded is None else "rebuilt"
 
 
-def _move_old_run(config: Path, shuffle: int) -> Path | None:
+def _trained_pose_cfgs(config: Path, shuffle: int, trainingsetindex: int) -> dict[Path, bytes]:
+    """pose_cfg.yaml of the shuffle's other-fraction models that have snapshots."""
+    from markerless.training.dataset import _load
+
+    cfg, _ = _load(config)
+    own = model_dir(config, shuffle, trainingsetindex) / "train"
+    out = {}
+    for index in range(len(cfg.get("TrainingFraction") or [])):
+        train = model_dir(config, shuffle, index) / "train"
+        if train != own and (train / "pose_cfg.yaml").is_file() and any(
+                train.glob("snapshot-*")):  # fmt: skip
+            out[train / "pose_cfg.yaml"] = (train / "pose_cfg.yaml").read_bytes()
+    return out
+
+
+def _move_old_run(config: Path, shuffle: int, trainingsetindex: int = 0) -> Path | None:
     """Move an earlier run's snapshots and checkpoint to ``train/previous-<time>/``."""
-    train = model_dir(config, shuffle) / "train"
+    train = model_dir(config, shuffle, trainingsetindex) / "train"
     old = sorted(train.glob("snapshot-*.msgpack")) + sorted(train.glob("train_state.msgpack"))
     if not old:
         return None
@@ -68,28 +89,31 @@ def _move_old_run(config: Path, shuffle: int) -> Path | None:
     return target
 
 
-def evaluation_summary(config: Path, shuffle: int) -> dict[str, Any]:
-    """Evaluate the last snapshot; ``{"step", "summary" (row dict), "table" (per bodypart)}``."""
+def evaluation_summary(config: Path, shuffle: int, trainingsetindex: int = 0) -> dict[str, Any]:
+    """Evaluate the model's last snapshot: ``{"step", "summary" (row dict), "table" (per
+    bodypart), "folder" (its evaluation-results folder)}``."""
     import pandas as pd
 
     from markerless.evaluation import evaluate_network
     from markerless.training.dataset import _load, model_folder, train_fraction_of
 
-    result = evaluate_network(config, Shuffles=[shuffle], show_errors=False, snapshot_index=-1)
+    result = evaluate_network(config, Shuffles=[shuffle], trainingsetindex=trainingsetindex,
+                              show_errors=False, snapshot_index=-1)  # fmt: skip
     row = result.iloc[-1].to_dict()
     step = int(row["Training iterations:"])
     cfg, project = _load(config)
-    folder = project / model_folder(cfg, train_fraction_of(cfg, 0), shuffle,
+    folder = project / model_folder(cfg, train_fraction_of(cfg, trainingsetindex), shuffle,
                                     base="evaluation-results")  # fmt: skip
     found = sorted(folder.glob(f"*shuffle{shuffle}_{step}-results-per-bodypart.csv"))
     table = pd.read_csv(found[-1], index_col=[0, 1]) if found else None
-    return {"step": step, "summary": row, "table": table}
+    return {"step": step, "summary": row, "table": table, "folder": folder}
 
 
 def training_job(
     config: str | os.PathLike,
     shuffle: int = 1,
     *,
+    trainingsetindex: int = 0,
     resume: bool = False,
     recipe: str = "default",
     settings: dict | None = None,
@@ -99,8 +123,9 @@ def training_job(
 ) -> Iterator[dict[str, Any]]:
     """Dataset (if needed) -> training -> evaluation, as progress dicts with a ``stage``.
 
-    ``resume`` continues from ``train_state.msgpack`` with the recorded network and
-    recipe (only ``maxiters`` from ``settings`` applies). Returns
+    The model is ``model_dir(config, shuffle, trainingsetindex)``. ``resume`` continues
+    from ``train_state.msgpack`` with the recorded network and recipe (only ``maxiters``
+    from ``settings`` applies). Returns
     ``{"step", "stopped": False, "evaluation": evaluation_summary(...) or None}``;
     when the job is stopped the generator is closed at a ``yield`` and the trainer
     saves the run so far.
@@ -113,15 +138,16 @@ def training_job(
         kwargs = {"maxiters": settings.get("maxiters")}
     else:
         yield {"stage": "dataset", "text": "Preparing the training dataset..."}
-        done = ensure_training_dataset(config, shuffle, recipe, settings)
-        moved = _move_old_run(config, shuffle) if move_old else None
+        done = ensure_training_dataset(config, shuffle, recipe, settings, trainingsetindex)
+        moved = _move_old_run(config, shuffle, trainingsetindex) if move_old else None
         text = f"Training dataset {done}"
         if moved is not None:
             text += f"; earlier run moved to {moved.name}"
         yield {"stage": "dataset", "text": text}
         kwargs = settings
     yield {"stage": "dataset", "text": "Compiling the network (first steps are slow)..."}
-    gen = iter_train(config, shuffle, resume=resume, displayiters=displayiters, **kwargs)
+    gen = iter_train(config, shuffle, trainingsetindex, resume=resume, displayiters=displayiters,
+                     **kwargs)  # fmt: skip
     step = None
     try:
         for info in gen:
@@ -132,11 +158,13 @@ def training_job(
     evaluation = None
     if evaluate:
         yield {"stage": "evaluate", "text": "Evaluating on the train/test split..."}
-        evaluation = evaluation_summary(config, shuffle)
+        evaluation = evaluation_summary(config, shuffle, trainingsetindex)
     return {"step": step, "evaluation": evaluation}
 
 
-def evaluation_job(config: str | os.PathLike, shuffle: int = 1) -> Iterator[dict[str, Any]]:
+def evaluation_job(config: str | os.PathLike, shuffle: int = 1,
+                   trainingsetindex: int = 0) -> Iterator[dict[str, Any]]:
     """`evaluation_summary` as a one-report job (so it can run in the same panel)."""
     yield {"stage": "evaluate", "text": "Evaluating on the train/test split..."}
-    return {"step": None, "evaluation": evaluation_summary(Path(config), shuffle)}
+    return {"step": None,
+            "evaluation": evaluation_summary(Path(config), shuffle, trainingsetindex)}

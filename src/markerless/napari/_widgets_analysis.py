@@ -44,19 +44,26 @@ from markerless.napari._prediction_layers import (
     add_prediction_layers,
     apply_pcutoff,
 )
+from markerless.napari._training_set import TrainingSetPicker
 from markerless.napari._workers import unwrap
 
 
 # --- the job (worker thread) ---------------------------------------------------------
 def analysis_job(config: str | os.PathLike, videos: Sequence[str | os.PathLike], shuffle: int = 1,
-                 snapshot_index: int | None = None, redo: bool = False) -> Iterator[dict]:
-    """``iter_analyze``'s progress events (closing this closes the analysis cleanly)."""
+                 snapshot_index: int | None = None, redo: bool = False,
+                 trainingsetindex: int = 0) -> Iterator[dict]:
+    """``iter_analyze``'s progress events (closing this closes the analysis cleanly).
+
+    A result file that another model wrote under the same scorer name (e.g. the other
+    training fraction's) is analysed again by ``iter_analyze`` itself.
+    """
     from markerless.analysis import iter_analyze
 
     yield {"status": "loading", "video": None, "frames_done": 0, "n_frames": 0,
            "fps": None, "eta_s": None, "output": None}  # fmt: skip
     yield from iter_analyze(config, [str(v) for v in videos], shuffle=shuffle,
-                            snapshot_index=snapshot_index, redo=redo)  # fmt: skip
+                            trainingsetindex=trainingsetindex, snapshot_index=snapshot_index,
+                            redo=redo)  # fmt: skip
 
 
 # --- the dock --------------------------------------------------------------------------
@@ -77,6 +84,8 @@ class AnalysisWidget(QWidget):
         add_button.clicked.connect(self._browse_videos)
         self.shuffle = QSpinBox(minimum=1, maximum=999)
         self.shuffle.valueChanged.connect(lambda _: self.refresh_snapshots())
+        self.trainset = TrainingSetPicker()
+        self.trainset.changed.connect(lambda _: self.refresh_snapshots())
         self.snapshot = QComboBox()
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.refresh)
@@ -86,6 +95,7 @@ class AnalysisWidget(QWidget):
         self.redo = QCheckBox("analyse again when results exist")
         form = QFormLayout()
         form.addRow("Shuffle", self.shuffle)
+        form.addRow(self.trainset.label, self.trainset)
         form.addRow("Snapshot", snap_row)
         form.addRow("", self.redo)
 
@@ -134,8 +144,9 @@ class AnalysisWidget(QWidget):
 
     # --- project contents ---------------------------------------------------------------
     def refresh(self) -> None:
-        """Re-read the project's videos, snapshots and pcutoff."""
+        """Re-read the project's videos, training fractions, snapshots and pcutoff."""
         config = self.config.path
+        self.trainset.load(config)
         if config is None or not config.is_file():
             return
         from markerless.io.config import read_config
@@ -159,7 +170,7 @@ class AnalysisWidget(QWidget):
         if config is None or not config.is_file():
             return
         try:
-            snaps = list_snapshots(model_dir(config, self.shuffle.value()))
+            snaps = list_snapshots(model_dir(config, self.shuffle.value(), self.trainset.index))
         except Exception:  # noqa: BLE001 - no TrainingFraction yet, etc.
             snaps = []
         for n, snap in enumerate(snaps):
@@ -201,14 +212,16 @@ class AnalysisWidget(QWidget):
         index = self.snapshot.currentData()
         return self.job.run(analysis_job, config, videos, self.shuffle.value(),
                             None if index is None else int(index), self.redo.isChecked(),
-                            text="Loading the model...", yielded=self._on_progress)  # fmt: skip
+                            trainingsetindex=self.trainset.index, text="Loading the model...",
+                            yielded=self._on_progress)  # fmt: skip
 
     def show_existing(self) -> None:
         """Show the results already on disk for the checked videos."""
         config = self.config.path
         missing = []
         for video in self.checked_videos():
-            found = find_analysis(config, video, self.shuffle.value()) if config else None
+            found = (find_analysis(config, video, self.shuffle.value(),
+                                   trainingsetindex=self.trainset.index) if config else None)
             if found is None:
                 missing.append(video.name)
             else:

@@ -5,13 +5,13 @@ The dock drives napari's own Points layer: before a click it sets the layer's
 ``added`` it pins the point to the frame it was placed on, replaces an earlier
 point of the same keypoint on that frame, and advances (see
 :mod:`._labeling_state`). Moving (select mode, drag) and deleting are napari's.
-Saving goes through :func:`markerless.io.dlc_labels.write_labels`, which
-refuses to drop labels on disk unless the user confirms.
+Saving and the unsaved-labels guards are :mod:`._labeling_saving`, colours and
+skeleton :mod:`._labeling_colors`, and the *Check labels* panel
+(:func:`markerless.check_labels` in a worker) :mod:`._check_labels_panel`.
 """
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,16 +32,14 @@ from qtpy.QtWidgets import (
 
 from markerless.napari import _keybindings as kb
 from markerless.napari import _workers as wk
-from markerless.napari._labeling_state import (
-    MODES,
-    LabelingState,
-    place_points,
-    skeleton_vectors,
-)
-from markerless.napari.convert import bodypart_colors
+from markerless.napari._check_labels_panel import CheckLabelsPanel
+from markerless.napari._labeling_colors import ColorsMixin
+from markerless.napari._labeling_saving import SavingMixin
+from markerless.napari._labeling_state import MODES, LabelingState, place_points
 
 if TYPE_CHECKING:
     import napari
+    from markerless.project.check_labels import LabelIssue
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
 NO_LAYER = "No keypoints layer: open a project or labeled-data folder"
@@ -49,8 +47,8 @@ MODE_HELP = ("sequential: next keypoint, then next frame; quick: same keypoint o
              "frame; loop: next keypoint, same frame")
 
 
-class LabelingWidget(QWidget):
-    """Keypoint list, advance modes, colours, skeleton, progress and saving of keypoints."""
+class LabelingWidget(SavingMixin, ColorsMixin, QWidget):
+    """Keypoint list, advance modes, colours, skeleton, progress, saving and checking of labels."""
 
     def __init__(self, napari_viewer: napari.viewer.Viewer, parent: QWidget | None = None):
         super().__init__(parent)
@@ -59,7 +57,8 @@ class LabelingWidget(QWidget):
         self.state: LabelingState | None = None
         self.skeleton_layer: Any = None
         self.edges: list[tuple[str, str]] = []
-        self._dirty: weakref.WeakSet = weakref.WeakSet()
+        self.config: Any = {}
+        self._init_saving()
         self._busy = False
         #: ask(title, text, buttons) -> chosen button; tests replace it
         self.ask: Callable[[str, str, Sequence[str]], str] = (
@@ -123,6 +122,8 @@ class LabelingWidget(QWidget):
         self.progress_label = QLabel(wordWrap=True)
         self.save_button = wk.button("Save labels (Ctrl+S)", self.save)
         self.status = QLabel(wordWrap=True)
+        self.checker = CheckLabelsPanel(self.viewer)
+        self.checker.issue_selected.connect(self.show_issue)
         help_label = QLabel(kb.shortcuts_html(), wordWrap=True, styleSheet="font-size: 10px")
         layout = QVBoxLayout(self)
         for item in (self.layer_label, self.new_layer_button, self.current_label,
@@ -131,7 +132,7 @@ class LabelingWidget(QWidget):
                      self.legend, wk.hbox("Show", self.show_points, self.show_skeleton),
                      wk.hbox(self.add_button, self.move_button, self.delete_button),
                      self.progress, self.progress_label, self.save_button, self.status,
-                     help_label):
+                     wk.group("Check labels", [self.checker]), help_label):
             layout.addWidget(item)
         layout.addStretch(1)
         self._set_enabled(False)
@@ -185,43 +186,6 @@ class LabelingWidget(QWidget):
         if problem:
             self._say(f"config.yaml: {problem}", error=True)
 
-    # --- colours and skeleton -------------------------------------------------------
-    def colors(self) -> dict[str, np.ndarray]:
-        """Colour per bodypart (config colormap) or per individual (tab10)."""
-        if self.state is None:
-            return {}
-        if self.color_combo.currentText() == "individual":
-            return bodypart_colors(self.state.individuals, "tab10")
-        cmap = str(self.config.get("colormap") or wk.meta(self.layer).get("colormap") or "rainbow")
-        return bodypart_colors(self.state.bodyparts, cmap)
-
-    def _apply_colors(self) -> None:
-        if self.layer is None:
-            return
-        by, colors = self.color_combo.currentText(), self.colors()
-        with self._quietly():
-            self.layer.face_color = by
-            self.layer.face_color_cycle = {k: list(v) for k, v in colors.items()}
-        self.legend.set_colors(colors)
-        for row, (ind, bp) in enumerate(self.state.keypoints):
-            color = colors[ind if by == "individual" else bp]
-            self.keypoint_list.item(row).setIcon(kb.swatch(color))
-
-    def _update_skeleton(self) -> None:
-        if self.layer is None or not self.edges:
-            return
-        kp = self.state.keypoint_index(self.layer.features, len(self.layer.data))
-        vectors = skeleton_vectors(self.layer.data, kp, self.state, self.edges)
-        self.skeleton_layer = wk.skeleton_layer(
-            self.viewer, self.layer, vectors, self.skeleton_layer,
-            width=max(1.0, float(self.config.get("dotsize") or 12) / 8),
-            color=str(self.config.get("skeleton_color") or "black"),
-            visible=self.show_skeleton.isChecked())
-
-    def _toggle_skeleton(self, on: bool) -> None:
-        if self.skeleton_layer is not None and self.skeleton_layer in self.viewer.layers:
-            self.skeleton_layer.visible = on
-
     # --- state <-> UI -------------------------------------------------------------
     @property
     def frame(self) -> int:
@@ -266,6 +230,32 @@ class LabelingWidget(QWidget):
         if frame != self.frame:
             self.viewer.dims.set_current_step(0, frame)
 
+    def show_issue(self, issue: LabelIssue) -> bool:
+        """Label the issue's folder, go to its frame and select the points concerned.
+
+        Only folders open in the viewer can be shown (False otherwise, said in the dock).
+        """
+        folder = Path(issue.labels_file).parent.resolve()
+        layer = next((ly for ly in wk.keypoint_layers(self.viewer) if wk.meta(ly).get("folder")
+                      and Path(wk.meta(ly)["folder"]).resolve() == folder), None)
+        names = [Path(str(f)).name for f in wk.meta(layer).get("frames", [])] if layer else []
+        image = Path(issue.frame).name
+        if image not in names:
+            self._say(f"{folder.name}/{image} is not open: open the project's labeled frames "
+                      "to see it", error=True)
+            return False
+        self.viewer.layers.selection.active = layer  # attaches to it (_on_active)
+        frame = names.index(image)
+        self._go_to(frame)
+        feats = layer.features
+        on = (layer.data[:, 0] == frame) & feats["bodypart"].isin(
+            issue.bodypart.split("/")).to_numpy()
+        if issue.individual:
+            on &= (feats["individual"] == issue.individual).to_numpy()
+        layer.selected_data = set(np.flatnonzero(on).tolist())
+        self._say(f"{image}: {issue.bodypart}: {issue.problem}")
+        return True
+
     # --- user actions ---------------------------------------------------------------
     def set_mode(self, mode: str) -> None:
         """napari layer mode 'add' (click to label) or 'select' (drag to move)."""
@@ -293,9 +283,6 @@ class LabelingWidget(QWidget):
     def _on_mode(self, mode: str) -> None:
         if self.state is not None:
             self.state.mode = mode
-
-    def wants_save_shortcut(self) -> bool:
-        return self.layer is not None and self.viewer.layers.selection.active is self.layer
 
     # --- napari events ---------------------------------------------------------------
     @contextmanager
@@ -327,12 +314,7 @@ class LabelingWidget(QWidget):
         layer.events.current_properties.disconnect(self._on_current_properties)
         if layer is self.layer:
             self.detach()
-        if layer in self._dirty:
-            self._dirty.discard(layer)
-            answer = self.ask("Unsaved labels", f"The removed layer {layer.name!r} has unsaved "
-                              "labels. Save them?", ["Save", "Discard"])
-            if answer == "Save":
-                self.save(layer)
+        self._offer_save_removed(layer)
 
     def _track(self, layer: Any) -> None:
         layer.events.data.connect(self._on_data)
@@ -386,48 +368,6 @@ class LabelingWidget(QWidget):
             state.update(layer.data, layer.features)
             self._show_keypoint()
             self._go_to(state.after_add(int(data[kept[-1], 0])))
-
-    # --- saving ------------------------------------------------------------------------
-    def save(self, layer: Any = None) -> bool:
-        """Write ``layer`` (default: the one being labeled) to its CollectedData .h5 + .csv."""
-        layer = self.layer if layer is None or isinstance(layer, bool) else layer
-        if layer is None:
-            return False
-        try:
-            path = wk.save_keypoints(layer, confirm=lambda why: self.ask(
-                "Labels would be lost", f"{why}\n\nSave anyway?", ["Save anyway", "Cancel"]
-            ) == "Save anyway")
-        except Exception as err:  # noqa: BLE001 - reported in the dock, labels stay in the layer
-            self._say(f"Not saved: {type(err).__name__}: {err}", error=True)
-            return False
-        if path is None:
-            self._say("Not saved: nothing was written")
-            return False
-        self._dirty.discard(layer)
-        self._say(f"Saved {path.name} and .csv in {path.parent}")
-        if layer is self.layer:
-            self._sync()
-        wk.session(self.viewer).files_changed.emit()
-        return True
-
-    def dirty_layers(self) -> list:
-        return [ly for ly in self.viewer.layers if ly in self._dirty]
-
-    def confirm_close(self) -> bool:
-        """Before the window closes: save, discard or keep unsaved labels (False: stay open)."""
-        dirty = self.dirty_layers()
-        if not dirty:
-            return True
-        names = ", ".join(repr(ly.name) for ly in dirty)
-        answer = self.ask("Unsaved labels", f"{names} have unsaved labels.",
-                          ["Save", "Discard", "Cancel"])
-        if answer == "Save":
-            return all(self.save(ly) for ly in dirty)
-        if answer == "Discard":
-            for ly in dirty:
-                self._dirty.discard(ly)
-            return True
-        return False
 
     # --- layers for plain image folders ----------------------------------------------------
     def create_layer_for_image(self) -> None:

@@ -40,6 +40,7 @@ from markerless.napari._dock_common import (
     scroll_layout,
 )
 from markerless.napari._plots import FigureStack
+from markerless.napari._training_set import TrainingSetPicker
 from markerless.napari._workers import unwrap
 from markerless.napari.convert import META_KEY
 
@@ -67,12 +68,14 @@ class RefineWidget(QWidget):
         self.video.setMinimumContentsLength(12)
         browse = _button("Add...", self._browse_video)
         self.shuffle = QSpinBox(minimum=1, maximum=999)
+        self.trainset = TrainingSetPicker()
         top = QFormLayout()
         row = QHBoxLayout()
         row.addWidget(self.video, 1)
         row.addWidget(browse)
         top.addRow("Video", row)
         top.addRow("Shuffle", self.shuffle)
+        top.addRow(self.trainset.label, self.trainset)
 
         # --- refine tab ---
         self.algorithm = QComboBox()
@@ -171,6 +174,7 @@ class RefineWidget(QWidget):
 
     def refresh(self) -> None:
         config = self.config.path
+        self.trainset.load(config)
         if config is None or not config.is_file():
             return
         try:
@@ -202,13 +206,18 @@ class RefineWidget(QWidget):
         if config is None or not config.is_file() or not video:
             self.job.set_status("Choose a project and a video first", error=True)
             return None
-        analysis = find_analysis(config, video, self.shuffle.value(), filtered)
+        analysis = find_analysis(config, video, self.shuffle.value(), filtered,
+                                 self.trainset.index)  # fmt: skip
         if analysis is None:
             what = ("filtered predictions: Filter first" if filtered
                     else "results: analyse it first")  # fmt: skip
             self.job.set_status(f"{Path(video).name} has no {what}", error=True)
             return None
         return config, Path(video), analysis
+
+    def _model(self) -> tuple[int, int]:
+        """``(shuffle, trainingsetindex)`` of the model whose outputs the jobs use."""
+        return self.shuffle.value(), self.trainset.index
 
     # --- refine -------------------------------------------------------------------------
     def extract_outliers(self):
@@ -219,7 +228,7 @@ class RefineWidget(QWidget):
                   "epsilon": self.epsilon.value(), "p_bound": self.p_bound.value(),
                   "numframes2pick": self.numframes.value(),
                   "extractionalgo": self.extraction.currentText()}  # fmt: skip
-        return self.job.run(jobs.outliers_job, *inputs, self.shuffle.value(), **params,
+        return self.job.run(jobs.outliers_job, *inputs, *self._model(), **params,
                             text="Finding outliers...", yielded=self._text,
                             returned=self._outliers_done)  # fmt: skip
 
@@ -316,7 +325,7 @@ class RefineWidget(QWidget):
         params = {"filtertype": self.filtertype.currentText(),
                   "windowlength": self.windowlength.value(),
                   "p_bound": self.filter_p_bound.value()}  # fmt: skip
-        return self.job.run(jobs.filter_job, *inputs, self.shuffle.value(), **params,
+        return self.job.run(jobs.filter_job, *inputs, *self._model(), **params,
                             text="Filtering...", yielded=self._text,
                             returned=self._filtered)  # fmt: skip
 
@@ -338,7 +347,7 @@ class RefineWidget(QWidget):
         params = {"filtered": self.use_filtered.isChecked(),
                   "trailpoints": self.trailpoints.value(),
                   "draw_skeleton": self.skeleton.isChecked()}  # fmt: skip
-        return self.job.run(jobs.labeled_video_job, *inputs, self.shuffle.value(), **params,
+        return self.job.run(jobs.labeled_video_job, *inputs, *self._model(), **params,
                             text="Drawing...", yielded=self._video_progress)  # fmt: skip
 
     def _video_progress(self, ev: dict) -> None:

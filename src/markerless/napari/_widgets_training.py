@@ -40,6 +40,7 @@ from markerless.napari._dock_common import (
 )
 from markerless.napari._plots import EvaluationPlot, LossPlot
 from markerless.napari._training_jobs import evaluation_job, recorded_config, training_job
+from markerless.napari._training_set import TrainingSetPicker
 from markerless.napari._workers import unwrap
 
 
@@ -57,6 +58,7 @@ class TrainingWidget(QWidget):
         self.config.changed.connect(self._config_changed)
 
         self.shuffle = QSpinBox(minimum=1, maximum=999)
+        self.trainset = TrainingSetPicker()
         self.recipe = QComboBox()
         self.recipe.addItems(list(PRESETS))
         self.recipe.setToolTip("Preset the settings below are taken from "
@@ -72,6 +74,7 @@ class TrainingWidget(QWidget):
         self.evaluate_after.setChecked(True)
         form = QFormLayout()
         form.addRow("Shuffle", self.shuffle)
+        form.addRow(self.trainset.label, self.trainset)
         form.addRow("Recipe", self.recipe)
         form.addRow("Backbone", self.net)
         form.addRow("", self.pretrained)
@@ -129,6 +132,7 @@ class TrainingWidget(QWidget):
         self.recipe.currentTextChanged.connect(self._apply_recipe)
         self.net.currentTextChanged.connect(self._net_changed)
         self.shuffle.valueChanged.connect(lambda _: self._load_recorded())
+        self.trainset.changed.connect(lambda _: self._load_recorded())
         self._apply_recipe(self.recipe.currentText())
         self._net_changed(self.net.currentText())
         follow_project(self, self.viewer)
@@ -177,6 +181,7 @@ class TrainingWidget(QWidget):
                 self.augment.setCurrentText(name)
 
     def _config_changed(self, _text: str) -> None:
+        self.trainset.load(self.config.path)
         self._load_recorded()
 
     def _load_recorded(self) -> None:
@@ -185,7 +190,7 @@ class TrainingWidget(QWidget):
         if path is None or not path.is_file():
             return
         try:
-            recorded = recorded_config(path, self.shuffle.value())
+            recorded = recorded_config(path, self.shuffle.value(), self.trainset.index)
         except Exception as err:  # noqa: BLE001 - a broken project must not break the dock
             self.job.set_status(f"Cannot read the model settings: {err}", error=True)
             return
@@ -214,13 +219,13 @@ class TrainingWidget(QWidget):
         config = self._checked_config()
         if config is None or self.busy:
             return None
-        shuffle = self.shuffle.value()
-        train_dir = model_dir(config, shuffle) / "train"
+        shuffle, index = self.shuffle.value(), self.trainset.index
+        train_dir = model_dir(config, shuffle, index) / "train"
         if resume and not (train_dir / "train_state.msgpack").is_file():
             self.job.set_status(f"Nothing to resume in {train_dir}: press Start", error=True)
             return None
         if not resume and list(train_dir.glob("snapshot-*.msgpack")) and not ask(
-            self, "Train again?", "This shuffle already has snapshots. Start a new run? "
+            self, "Train again?", "This model already has snapshots. Start a new run? "
             "(The old snapshots are moved to train/previous-<time>/.)"):
             return None
         maxiters = self.iterations.value()
@@ -228,7 +233,8 @@ class TrainingWidget(QWidget):
             self.loss_plot.reset()
         self._last_step = None
         return self.job.run(
-            training_job, config, shuffle, resume=resume, recipe=self.recipe.currentText(),
+            training_job, config, shuffle, trainingsetindex=index, resume=resume,
+            recipe=self.recipe.currentText(),
             settings=self.settings(), displayiters=max(1, min(100, maxiters // 50)),
             evaluate=self.evaluate_after.isChecked(),
             text="Resuming..." if resume else "Starting...",
@@ -243,8 +249,9 @@ class TrainingWidget(QWidget):
         config = self._checked_config()
         if config is None:
             return None
-        return self.job.run(evaluation_job, config, self.shuffle.value(), text="Evaluating...",
-                            yielded=self._on_progress, returned=self._on_done)  # fmt: skip
+        return self.job.run(evaluation_job, config, self.shuffle.value(), self.trainset.index,
+                            text="Evaluating...", yielded=self._on_progress,
+                            returned=self._on_done)  # fmt: skip
 
     # --- main-thread slots ------------------------------------------------------------
     def _set_running(self, running: bool) -> None:

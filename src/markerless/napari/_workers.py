@@ -121,9 +121,11 @@ class ProjectSession:
 
     changed = Signal(object)  # the new config path (or None)
     files_changed = Signal()  # labels saved or frames extracted: summaries are stale
+    trainingset_changed = Signal(int)  # the TrainingFraction index the model docks use
 
     def __init__(self) -> None:
         self.config_path: Path | None = None
+        self.trainingsetindex = 0
 
     def set(self, config_path: str | Path | None) -> None:
         path = None if config_path is None else Path(config_path)
@@ -131,7 +133,13 @@ class ProjectSession:
             path = path / "config.yaml"
         if path != self.config_path:
             self.config_path = path
+            self.trainingsetindex = 0  # another project starts on its first fraction
             self.changed.emit(path)
+
+    def set_trainingsetindex(self, index: int) -> None:
+        if int(index) != self.trainingsetindex:
+            self.trainingsetindex = int(index)
+            self.trainingset_changed.emit(self.trainingsetindex)
 
 
 _SESSIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

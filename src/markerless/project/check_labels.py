@@ -26,7 +26,13 @@ import numpy as np
 from markerless.errors import ConfigError, LabelFileError
 from markerless.poses import Poses
 
-__all__ = ["LabelIssue", "check_labels", "find_label_issues", "swapped_pairs"]
+__all__ = [
+    "LabelIssue",
+    "check_labels",
+    "find_label_issues",
+    "labeled_data_folders",
+    "swapped_pairs",
+]
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +148,26 @@ def _draw_frame(image: np.ndarray, xy: np.ndarray, colors: np.ndarray, flagged: 
     return frame[0]
 
 
+def labeled_data_folders(project: str | os.PathLike) -> list[Path]:
+    """The project's ``labeled-data/<video>`` folders, sorted, without the
+    ``<video>_labeled`` folders of drawings that `check_labels` (and DeepLabCut's) writes.
+
+    A ``*_labeled`` folder is kept when it holds a CollectedData file or has no ``<video>``
+    sibling: then it is a video that happens to be named so.
+    """
+    root = Path(project) / "labeled-data"
+    if not root.is_dir():
+        return []
+    folders = sorted(p for p in root.iterdir() if p.is_dir())
+    names = {p.name for p in folders}
+
+    def drawings(p: Path) -> bool:
+        return (p.name.endswith("_labeled") and p.name[: -len("_labeled")] in names
+                and not any(p.glob("CollectedData_*")))
+
+    return [p for p in folders if not drawings(p)]
+
+
 def check_labels(
     config: str | os.PathLike,
     draw_skeleton: bool = True,
@@ -164,8 +190,7 @@ def check_labels(
     config = Path(config)
     cfg = read_config(config)
     project = config.parent
-    folders = sorted(p for p in (project / "labeled-data").glob("*")
-                     if p.is_dir() and not p.name.endswith("_labeled"))
+    folders = labeled_data_folders(project)
     if not folders:
         raise ConfigError(f"{project / 'labeled-data'} holds no labeled-data folders")
     radius = max(float(cfg.get("dotsize", 12) or 12) / 2, 1.5)
