@@ -153,7 +153,7 @@ def test_index_1_trains_evaluates_and_analyses_its_own_model(make_napari_viewer,
     # Analysis follows the choice: the trainset95 snapshot, the trainset95 model
     analysis = docks["analysis"]
     assert analysis.trainset.index == 1
-    analysis.refresh()  # its Refresh button: the snapshots trained since it opened
+    # the snapshot list refreshed itself when training ended (no Refresh click)
     assert analysis.snapshot.count() == 1 and analysis.snapshot.currentText().startswith("step 4")
     assert analysis.analyze() is not None
     qtbot.waitUntil(lambda: not analysis.busy, timeout=180_000)

@@ -45,7 +45,7 @@ from markerless.napari._prediction_layers import (
     apply_pcutoff,
 )
 from markerless.napari._training_set import TrainingSetPicker
-from markerless.napari._workers import unwrap
+from markerless.napari._workers import connect_alive, session, unwrap
 
 
 # --- the job (worker thread) ---------------------------------------------------------
@@ -134,6 +134,8 @@ class AnalysisWidget(QWidget):
         layout.addLayout(cutoff)
         layout.addStretch(1)
         follow_project(self, self.viewer)
+        # a run in the Training dock ended: offer its snapshots (the newest is selected)
+        connect_alive(self, session(self.viewer).models_changed, self.refresh_snapshots)
 
     @property
     def busy(self) -> bool:

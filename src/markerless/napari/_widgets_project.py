@@ -77,6 +77,7 @@ class ProjectWidget(QWidget):
         layout.addWidget(self.status)
         layout.addStretch(1)
         wk.connect_alive(self, self.session.files_changed, self.refresh)
+        wk.connect_alive(self, self.session.models_changed, self.refresh)
         if self.session.config_path is not None:
             self.open_project(self.session.config_path, view=False)
 

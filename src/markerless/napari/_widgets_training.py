@@ -41,7 +41,7 @@ from markerless.napari._dock_common import (
 from markerless.napari._plots import EvaluationPlot, LossPlot
 from markerless.napari._training_jobs import evaluation_job, recorded_config, training_job
 from markerless.napari._training_set import TrainingSetPicker
-from markerless.napari._workers import unwrap
+from markerless.napari._workers import session, unwrap
 
 
 class TrainingWidget(QWidget):
@@ -288,6 +288,7 @@ class TrainingWidget(QWidget):
 
     def _job_stopped(self) -> None:
         self._set_running(False)
+        session(self.viewer).models_changed.emit()  # finished or stopped: new snapshots
         if self.job.was_stopped and self._last_step is not None:
             self.job.set_status(f"Stopped at step {self._last_step}: the run is saved, "
                                 "Resume continues from there")  # fmt: skip

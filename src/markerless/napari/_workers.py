@@ -122,6 +122,7 @@ class ProjectSession:
     changed = Signal(object)  # the new config path (or None)
     files_changed = Signal()  # labels saved or frames extracted: summaries are stale
     trainingset_changed = Signal(int)  # the TrainingFraction index the model docks use
+    models_changed = Signal()  # a training run ended: snapshot lists are stale
 
     def __init__(self) -> None:
         self.config_path: Path | None = None
