@@ -175,6 +175,8 @@ def _ctd_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--num-shuffles", type=int, default=1)
     p.add_argument("--net-type", default=None)
     p.add_argument("--recipe", default="default", help="default, resnet18 or test")
+    p.add_argument("--trainingsetindex", type=int, default=None,
+                   help="only this TrainingFraction (index); default: all of them")
 
 
 @command("create-training-dataset", "split labeled frames into train/test sets", _ctd_args)
@@ -182,7 +184,8 @@ def _ctd(ns: argparse.Namespace) -> int:
     from markerless.training.dataset import create_training_dataset
 
     for frac, shuffle, (train, test) in create_training_dataset(
-        ns.config, num_shuffles=ns.num_shuffles, net_type=ns.net_type, recipe=ns.recipe
+        ns.config, num_shuffles=ns.num_shuffles, net_type=ns.net_type, recipe=ns.recipe,
+        trainingsetindex=ns.trainingsetindex,
     ):
         print(f"TrainingFraction {frac} shuffle {shuffle}: {len(train)} train, {len(test)} test")
     return 0

@@ -98,6 +98,20 @@ def test_recipe_and_explicit_indices(project):
         load_split(project, shuffle=1, trainingsetindex=5)
 
 
+def test_one_training_fraction_leaves_the_others_alone(project):
+    models = project.parent / "dlc-models" / "iteration-0"
+    create_training_dataset(project, Shuffles=[1], net_type="resnet_tiny", recipe="test")
+    trained_80 = (models / "synthJan01-trainset80shuffle1" / "train" / "pose_cfg.yaml")
+    before = trained_80.read_bytes()
+    splits = create_training_dataset(project, Shuffles=[1], net_type="resnet18",
+                                     trainingsetindex=1)
+    assert [(f, s) for f, s, _ in splits] == [(0.5, 1)]
+    assert trained_80.read_bytes() == before  # still resnet_tiny
+    assert read_pose_cfg(models / "synthJan01-trainset50shuffle1")["net_type"] == "resnet18"
+    with pytest.raises(ConfigError, match="out of range"):
+        create_training_dataset(project, trainingsetindex=2)
+
+
 def test_load_training_data_images_and_scaled_keypoints(project):
     create_training_dataset(project)
     split = load_split(project)

@@ -41,9 +41,8 @@ def ensure_training_dataset(config: Path, shuffle: int, recipe: str, settings: d
     """Create the model's training dataset when missing or made for another network.
 
     Returns what was done (``"created"``, ``"rebuilt"`` or ``"kept"``). Iterations and
-    batch size are per-run overrides and never need a rebuild. ``create_training_dataset``
-    writes every TrainingFraction's pose_cfg.yaml; the other fractions' trained models
-    keep theirs, so training one fraction never changes another's recorded network.
+    batch size are per-run overrides and never need a rebuild. Only this fraction's split
+    and pose_cfg.yaml are written, so another fraction's trained model keeps its network.
     """
     from markerless.training.dataset import create_training_dataset
     from markerless.training.recipes import get_recipe
@@ -54,26 +53,9 @@ def ensure_training_dataset(config: Path, shuffle: int, recipe: str, settings: d
             and recorded.pretrained == wanted.pretrained
             and recorded.augment_config() == wanted.augment_config()):
         return "kept"
-    keep = _trained_pose_cfgs(config, shuffle, trainingsetindex)
-    create_training_dataset(config, Shuffles=[shuffle], recipe=recipe, **settings)
-    for path, text in keep.items():
-        path.write_bytes(text)
+    create_training_dataset(config, Shuffles=[shuffle], recipe=recipe,
+                            trainingsetindex=trainingsetindex, **settings)
     return "created" if recorded is None else "rebuilt"
-
-
-def _trained_pose_cfgs(config: Path, shuffle: int, trainingsetindex: int) -> dict[Path, bytes]:
-    """pose_cfg.yaml of the shuffle's other-fraction models that have snapshots."""
-    from markerless.training.dataset import _load
-
-    cfg, _ = _load(config)
-    own = model_dir(config, shuffle, trainingsetindex) / "train"
-    out = {}
-    for index in range(len(cfg.get("TrainingFraction") or [])):
-        train = model_dir(config, shuffle, index) / "train"
-        if train != own and (train / "pose_cfg.yaml").is_file() and any(
-                train.glob("snapshot-*")):  # fmt: skip
-            out[train / "pose_cfg.yaml"] = (train / "pose_cfg.yaml").read_bytes()
-    return out
 
 
 def _move_old_run(config: Path, shuffle: int, trainingsetindex: int = 0) -> Path | None:

@@ -249,6 +249,7 @@ def create_training_dataset(
     net_type: str | None = None,
     augmenter_type: str | None = None,
     recipe: str | TrainConfig = "default",
+    trainingsetindex: int | None = None,
     **train_overrides: Any,
 ) -> list[tuple[float, int, tuple[np.ndarray, np.ndarray]]]:
     """Split the labeled frames for every ``TrainingFraction`` x shuffle and record it.
@@ -267,6 +268,10 @@ def create_training_dataset(
     net_type, augmenter_type, recipe, train_overrides
         Training recipe stored in each model's ``pose_cfg.yaml`` (see
         `markerless.training.recipes.TrainConfig`).
+    trainingsetindex
+        Only this ``TrainingFraction`` (an index, as elsewhere). None (DeepLabCut's behaviour)
+        rewrites every fraction's split and ``pose_cfg.yaml``, which would describe a new
+        network to another fraction's already trained snapshots.
 
     Returns
     -------
@@ -290,6 +295,8 @@ def create_training_dataset(
     fractions = [float(f) for f in cfg.get("TrainingFraction") or []]
     if not fractions:
         raise ConfigError("config.yaml has no TrainingFraction list")
+    if trainingsetindex is not None:
+        fractions = [train_fraction_of(cfg, trainingsetindex)]
     for fraction in fractions:
         for n, shuffle in enumerate(shuffles):
             if trainIndices is not None:
