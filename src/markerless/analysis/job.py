@@ -8,7 +8,6 @@ the video, validates the crop and opens the partial-results store;
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 import warnings
@@ -25,6 +24,7 @@ from markerless.analysis.outputs import (
     OutputPaths,
     coords_to_poses,
     output_paths,
+    read_metadata,
     write_metadata,
 )
 from markerless.analysis.resume import PartialStore, bad_frame_ranges, video_fingerprint
@@ -180,13 +180,10 @@ def prepare_job(
 
 def _other_model(paths: OutputPaths, spec: ModelSpec) -> str | None:
     """What made ``paths.h5``, when its ``_meta.json`` names weights other than ``spec``'s."""
-    try:
-        data = json.loads(paths.meta_json.read_text())["data"]
-        found = data["model_fingerprint"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None  # written by DeepLabCut or an older run: trust the name, as DLC does
-    if found == spec.fingerprint:
-        return None
+    data = read_metadata(paths.h5) or {}
+    found = data.get("model_fingerprint")
+    if found is None or found == spec.fingerprint:
+        return None  # ours, or written by DeepLabCut / an older run: trust the name, as DLC
     return (f"snapshot {data.get('snapshot')}, training fraction "
             f"{data.get('training set fraction')}")
 

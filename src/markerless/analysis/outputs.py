@@ -24,7 +24,13 @@ import numpy as np
 from markerless.errors import ModelError
 from markerless.poses import SINGLE_ANIMAL, Poses
 
-__all__ = ["OutputPaths", "coords_to_poses", "output_paths", "write_metadata"]
+__all__ = [
+    "OutputPaths",
+    "coords_to_poses",
+    "output_paths",
+    "read_metadata",
+    "write_metadata",
+]
 
 
 @dataclass(frozen=True)
@@ -112,3 +118,15 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     return str(obj)
+
+
+def read_metadata(h5: str | os.PathLike) -> dict[str, Any] | None:
+    """The ``data`` of an analysis file's ``_meta.json`` (also for its ``_filtered.h5``), or
+    None when there is none (DeepLabCut writes only the pickle) or it is unreadable."""
+    h5 = Path(h5)
+    meta = h5.with_name(h5.name.removesuffix(".h5").removesuffix("_filtered") + "_meta.json")
+    try:
+        data = json.loads(meta.read_text())["data"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return data if isinstance(data, dict) else None

@@ -285,12 +285,11 @@ def find_analysis(config: str | os.PathLike, video: str | os.PathLike, shuffle: 
 
 def other_fraction(h5: Path, fraction: float | None) -> bool:
     """True when an analysis .h5's ``_meta.json`` says another training fraction made it."""
-    import json
+    from markerless.analysis.outputs import read_metadata
 
-    meta = h5.with_name(h5.name.removesuffix(".h5").removesuffix("_filtered") + "_meta.json")
     try:
-        value = float(json.loads(meta.read_text())["data"]["training set fraction"])
-    except (OSError, ValueError, KeyError, TypeError):
+        value = float((read_metadata(h5) or {})["training set fraction"])
+    except (KeyError, TypeError, ValueError):
         return False  # not recorded: it may be the one
     return fraction is not None and abs(value - fraction) > 1e-9
 
