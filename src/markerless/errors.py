@@ -42,3 +42,77 @@ class DataLossError(MarkerlessError):
 
 class ModelError(MarkerlessError):
     """A model, snapshot or pretrained weight file is missing or does not fit."""
+
+
+class ArgumentError(MarkerlessError, ValueError):
+    """A parameter value is out of range or of the wrong kind (names the parameter)."""
+
+
+class StorageError(MarkerlessError, OSError):
+    """A file could not be written or read back whole; ``path`` is the file.
+
+    Raised instead of a raw ``OSError`` so that every caller (CLI, docks,
+    Jupyter) can tell the user which file and what to do.
+    """
+
+    def __init__(self, message: str, path: str | Path | None = None, errno: int | None = None):
+        super().__init__(message)
+        self.path = None if path is None else Path(path)
+        self.errno = errno
+
+
+class DiskFullError(StorageError):
+    """The disk (or quota) holding ``path`` is full; the previous file was kept."""
+
+
+class NotWritableError(StorageError):
+    """``path`` or its folder cannot be written (permissions, read-only file system)."""
+
+
+_DISK_FULL = {28, 122}  # ENOSPC, EDQUOT
+_NOT_WRITABLE = {1, 13, 30}  # EPERM, EACCES, EROFS
+
+
+def storage_error(err: OSError, path: str | Path, action: str = "write") -> StorageError:
+    """The typed error for an ``OSError`` met while ``action``-ing ``path``.
+
+    Keeps the original as ``__cause__`` (callers ``raise storage_error(e, p) from e``).
+    """
+    if isinstance(err, StorageError):
+        return err
+    code = getattr(err, "errno", None)
+    reason = getattr(err, "strerror", None) or str(err)
+    if code in _DISK_FULL:
+        return DiskFullError(
+            f"The disk is full: could not {action} {str(path)!r} ({reason}). "
+            "Free some space and try again; the previous version of the file was kept.",
+            path, code)
+    if code in _NOT_WRITABLE:
+        return NotWritableError(
+            f"Cannot {action} {str(path)!r}: {reason}. Check the folder's permissions "
+            "or choose another destination.", path, code)
+    return StorageError(f"Could not {action} {str(path)!r}: {reason}", path, code)
+
+
+def user_message(err: BaseException) -> str:
+    """One line for a person: what went wrong and, where known, what to do.
+
+    The one error path shared by the CLI's last handler and the napari docks, so
+    that no raw traceback reaches a user. Errors markerless raises on purpose
+    carry their own message; other ``OSError``s get the typed wording of
+    :func:`storage_error`; anything else is named as an internal error.
+    """
+    if isinstance(err, MarkerlessError):
+        return str(err)
+    if isinstance(err, OSError) and getattr(err, "filename", None):
+        return str(storage_error(err, err.filename, "use"))
+    if isinstance(err, MemoryError):
+        return ("Out of memory: try a smaller batch size, a lower resolution "
+                "(downscale) or shorter chunks")
+    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return f"internal error ({type(err).__name__}{': ' + text if text else ''})"
+
+
+def is_internal(err: BaseException) -> bool:
+    """True for errors that point at a bug rather than at the user's input."""
+    return not isinstance(err, (MarkerlessError, OSError, MemoryError, KeyboardInterrupt))

@@ -7,7 +7,6 @@ generator, which saves the run where it stopped so that Resume continues it.
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,19 +57,6 @@ def ensure_training_dataset(config: Path, shuffle: int, recipe: str, settings: d
     return "created" if recorded is None else "rebuilt"
 
 
-def _move_old_run(config: Path, shuffle: int, trainingsetindex: int = 0) -> Path | None:
-    """Move an earlier run's snapshots and checkpoint to ``train/previous-<time>/``."""
-    train = model_dir(config, shuffle, trainingsetindex) / "train"
-    old = sorted(train.glob("snapshot-*.msgpack")) + sorted(train.glob("train_state.msgpack"))
-    if not old:
-        return None
-    target = train / f"previous-{_dt.datetime.now():%Y%m%d-%H%M%S}"
-    target.mkdir()
-    for path in old:
-        path.rename(target / path.name)
-    return target
-
-
 def evaluation_summary(config: Path, shuffle: int, trainingsetindex: int = 0) -> dict[str, Any]:
     """Evaluate the model's last snapshot: ``{"step", "summary" (row dict), "table" (per
     bodypart), "folder" (its evaluation-results folder)}``."""
@@ -101,7 +87,7 @@ def training_job(
     settings: dict | None = None,
     displayiters: int | None = None,
     evaluate: bool = True,
-    move_old: bool = True,
+    keep_old_run: bool = True,
 ) -> Iterator[dict[str, Any]]:
     """Dataset (if needed) -> training -> evaluation, as progress dicts with a ``stage``.
 
@@ -121,19 +107,19 @@ def training_job(
     else:
         yield {"stage": "dataset", "text": "Preparing the training dataset..."}
         done = ensure_training_dataset(config, shuffle, recipe, settings, trainingsetindex)
-        moved = _move_old_run(config, shuffle, trainingsetindex) if move_old else None
-        text = f"Training dataset {done}"
-        if moved is not None:
-            text += f"; earlier run moved to {moved.name}"
-        yield {"stage": "dataset", "text": text}
+        yield {"stage": "dataset", "text": f"Training dataset {done}"}
         kwargs = settings
     yield {"stage": "dataset", "text": "Compiling the network (first steps are slow)..."}
+    # starting over: train_network's own housekeeping moves an earlier run aside
     gen = iter_train(config, shuffle, trainingsetindex, resume=resume, displayiters=displayiters,
-                     **kwargs)  # fmt: skip
+                     keep_old_run=keep_old_run, **kwargs)  # fmt: skip
     step = None
     try:
         for info in gen:
             step = info["step"]
+            if info.get("moved_old_run") is not None:
+                yield {"stage": "dataset",
+                       "text": f"Earlier run moved to {Path(info['moved_old_run']).name}"}
             yield {"stage": "train", **info}
     finally:
         gen.close()

@@ -147,3 +147,34 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, os.PathLike):
         return str(obj)
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def move_old_run(train_dir: str | os.PathLike, discard: bool = False) -> Path | None:
+    """Set an earlier run's snapshots and checkpoint aside before starting over.
+
+    Why: a new run writing into a folder that still holds the old run's snapshots
+    would mix the two (the old run's later snapshots would look newest). The files
+    move to ``train/previous-<time>/`` (``discard=True`` deletes them instead) and
+    that folder is returned; ``None`` when there was nothing to move.
+    """
+    import datetime as _dt
+
+    train_dir = Path(train_dir)
+    old = sorted(train_dir.glob("snapshot-*.msgpack")) + sorted(
+        train_dir.glob("train_state.msgpack"))
+    if not old:
+        return None
+    if discard:
+        for path in old:
+            path.unlink()
+        return None
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = train_dir / f"previous-{stamp}"
+    n = 1
+    while target.exists():
+        n += 1
+        target = train_dir / f"previous-{stamp}-{n}"
+    target.mkdir()
+    for path in old:
+        path.rename(target / path.name)
+    return target

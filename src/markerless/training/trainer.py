@@ -282,20 +282,35 @@ def iter_train(
     net_type: str | None = None,
     max_snapshots_to_keep: int | None = None,
     resume: bool = True,
+    keep_old_run: bool = True,
     **overrides: Any,
 ) -> Iterator[dict[str, Any]]:
     """`train_network` as a generator of progress dicts (for tqdm, napari's thread_worker).
 
     Nothing happens until the first ``next()``; closing the generator saves the run so far.
-    ``overrides`` are further `TrainConfig` fields (``lr=...``, ``crop_size=...``).
+    ``overrides`` are further `TrainConfig` fields (``lr=...``, ``crop_size=...``). When the
+    run starts over (``resume=False``), an earlier run's files are moved aside
+    (`checkpoint.move_old_run`; the first progress dict's ``"moved_old_run"`` names the
+    folder) or deleted with ``keep_old_run=False``.
     """
     for key in _DLC_ONLY:
         overrides.pop(key, None)
+    moved = None
+    if not resume:
+        from markerless.training.dataset import _load, model_folder, train_fraction_of
+
+        cfg, project = _load(config)
+        train_dir = project / model_folder(cfg, train_fraction_of(cfg, trainingsetindex),
+                                           shuffle) / "train"
+        moved = ckpt.move_old_run(train_dir, discard=not keep_old_run)
+        if moved is not None:
+            log.info("Moved the earlier run of shuffle %s to %s", shuffle, moved)
     trainer = Trainer(config, shuffle, trainingsetindex, resume=resume, maxiters=maxiters,
                       displayiters=displayiters, saveiters=saveiters, batch_size=batch_size,
                       net_type=net_type, max_snapshots_to_keep=max_snapshots_to_keep,
                       **overrides)  # fmt: skip
-    yield from trainer.run()
+    for i, info in enumerate(trainer.run()):
+        yield {**info, "moved_old_run": moved} if i == 0 else info
 
 
 def train_network(
@@ -310,20 +325,24 @@ def train_network(
     net_type: str | None = None,
     resume: bool = True,
     progress: bool = True,
+    keep_old_run: bool = True,
     **overrides: Any,
 ) -> Path | None:
     """Train a shuffle's network (DeepLabCut's ``train_network``); returns the last snapshot.
 
     Parameters as in DeepLabCut; ``None`` keeps the recipe's value from ``pose_cfg.yaml``.
-    ``resume`` continues an interrupted run from ``train/train_state.msgpack``; ``progress``
-    shows a tqdm bar with the loss and ETA.
+    ``resume`` continues an interrupted run from ``train/train_state.msgpack``; with
+    ``resume=False`` an earlier run's snapshots move to ``train/previous-<time>/`` (deleted
+    with ``keep_old_run=False``) so two runs never mix. ``progress`` shows a tqdm bar with
+    the loss and ETA.
     """
     from tqdm.auto import tqdm
 
     from markerless.training.snapshots import list_snapshots
 
     gen = iter_train(config, shuffle, trainingsetindex, maxiters, displayiters, saveiters,
-                     batch_size, net_type, max_snapshots_to_keep, resume, **overrides)
+                     batch_size, net_type, max_snapshots_to_keep, resume, keep_old_run,
+                     **overrides)
     bar = None
     model_dir = None
     try:

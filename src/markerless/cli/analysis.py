@@ -1,0 +1,30 @@
+"""CLI verb of video analysis: analyze."""
+
+from __future__ import annotations
+
+import argparse
+
+from markerless.cli import command
+from markerless.cli._args import config_file, existing_file, folder, positive_int
+from markerless.cli.training import shuffle_args
+
+
+def _analyze_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", type=config_file)
+    p.add_argument("videos", nargs="+", type=existing_file)
+    shuffle_args(p)
+    p.add_argument("--scheduler", default=None, help="dask.distributed scheduler address")
+    p.add_argument("--batch-size", type=positive_int, default=None)
+    p.add_argument("--save-as-csv", action="store_true")
+    p.add_argument("--destfolder", type=folder, default=None)
+    p.add_argument("--redo", action="store_true")
+
+
+@command("analyze", "predict keypoints on videos (resumable; --scheduler for a cluster)",
+         _analyze_args)
+def _analyze(ns: argparse.Namespace) -> int:
+    from markerless.analysis.analyze import analyze_cli
+
+    return analyze_cli(ns.config, ns.videos, scheduler=ns.scheduler, batch_size=ns.batch_size,
+                       shuffle=ns.shuffle, trainingsetindex=ns.trainingsetindex,
+                       save_as_csv=ns.save_as_csv, destfolder=ns.destfolder, redo=ns.redo)
