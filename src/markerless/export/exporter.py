@@ -17,6 +17,8 @@ x and y in frame pixels (pixel centres at integers, DLC's convention), then like
 
 from __future__ import annotations
 
+import contextlib
+import contextlib
 import dataclasses
 import datetime as _dt
 import logging
@@ -68,10 +70,8 @@ def load_float32_snapshot(path: str | os.PathLike) -> tuple[Any, Any]:
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for dist in ("markerless", "jax", "jaxlib", "flax", "jax2onnx", "onnx"):
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            pass
     return out
 
 

@@ -42,7 +42,7 @@ def _max_pool_by_slices(x: jax.Array, window: tuple[int, ...], strides: tuple[in
     """``lax.reduce_window_max`` as the max of the window's shifted, strided slices."""
     x = jax.lax.pad(x, jnp.array(-jnp.inf, x.dtype), [(lo, hi, 0) for lo, hi in padding])
     n_out = [(int(n) - w) // s + 1 if isinstance(n, int) else None
-             for n, w, s in zip(x.shape, window, strides)]
+             for n, w, s in zip(x.shape, window, strides, strict=False)]
     out = None
     for start in itertools.product(*(range(w) for w in window)):
         limit = tuple(x.shape[i] if n_out[i] is None else start[i] + (n_out[i] - 1) *
@@ -68,8 +68,8 @@ def replay_jaxpr(jaxpr: Any, consts: list[Any], *args: Any) -> list[Any]:
     def read(v: Any) -> Any:
         return v.val if isinstance(v, jcore.Literal) else env[v]
 
-    env.update(zip(jaxpr.constvars, consts))
-    env.update(zip(jaxpr.invars, args))
+    env.update(zip(jaxpr.constvars, consts, strict=False))
+    env.update(zip(jaxpr.invars, args, strict=False))
     for eqn in jaxpr.eqns:
         invals = [read(v) for v in eqn.invars]
         name = eqn.primitive.name
@@ -85,7 +85,7 @@ def replay_jaxpr(jaxpr: Any, consts: list[Any], *args: Any) -> list[Any]:
             outs = eqn.primitive.bind(*invals, **eqn.params)
             if not eqn.primitive.multiple_results:
                 outs = [outs]
-        env.update(zip(eqn.outvars, outs))
+        env.update(zip(eqn.outvars, outs, strict=False))
     return [read(v) for v in jaxpr.outvars]
 
 

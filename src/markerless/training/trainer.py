@@ -76,6 +76,7 @@ class Trainer:
         self.train_dir = self.model_dir / "train"
         pose_cfg = read_pose_cfg(self.train_dir / "pose_cfg.yaml")
         tc = train_config or TrainConfig.from_dict(pose_cfg.get("train_config", {}))
+        init_weights = overrides.pop("init_weights", None)  # DLC's: a model to start from
         self.tc = tc = tc.replace(**overrides)
         self._pose_cfg = pose_cfg
         self.names = {k: str(cfg[k]) for k in ("Task", "date", "scorer")}
@@ -103,6 +104,10 @@ class Trainer:
         # Resuming overwrites every weight: skip loading ImageNet weights then.
         model = build_network(dataclasses.replace(self.model_config, pretrained=False)
                               if resume_from else self.model_config, tc.seed)
+        if init_weights is not None and resume_from is None:
+            from markerless.training.init_weights import apply_init_weights
+
+            apply_init_weights(model, init_weights, self.bodyparts)
         model.train()
         optimizer = nnx.Optimizer(model, make_optimizer(tc), wrt=nnx.Param)
         self.graphdef, self.state = nnx.split((model, optimizer))
