@@ -45,6 +45,13 @@ _API = {
     "filterpredictions": "markerless.postprocessing.filtering",
     "create_labeled_video": "markerless.postprocessing.labeled_video",
     "plot_trajectories": "markerless.postprocessing.plots",
+    # taking models and results elsewhere
+    "export_model": "markerless.export.exporter",
+    "analyze_with_model": "markerless.export.analyze",
+    "export_nwb": "markerless.io.nwb",
+    "export_nwb_labels": "markerless.io.nwb",
+    "read_nwb": "markerless.io.nwb",
+    "to_movement": "markerless.io.movement",
 }
 
 __all__ = ["__version__", *_API]
@@ -53,7 +60,7 @@ __all__ = ["__version__", *_API]
 def __getattr__(name: str) -> Any:
     if name in _API:
         return getattr(importlib.import_module(_API[name]), name)
-    if name in {"synthetic", "io", "project", "napari"}:
+    if name in {"synthetic", "io", "project", "napari", "live", "export"}:
         return importlib.import_module(f"markerless.{name}")
     raise AttributeError(f"module 'markerless' has no attribute {name!r}")
 

@@ -18,7 +18,6 @@ x and y in frame pixels (pixel centres at integers, DLC's convention), then like
 from __future__ import annotations
 
 import contextlib
-import contextlib
 import dataclasses
 import datetime as _dt
 import logging

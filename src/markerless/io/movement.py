@@ -21,7 +21,7 @@ def analysis_fps(analysis_h5: str | os.PathLike, video: str | os.PathLike | None
     """Frame rate of the video an analysis file was made from, or None when unknown."""
     from markerless.analysis.outputs import read_metadata
 
-    meta = read_metadata(analysis_h5) or {}
+    meta = read_metadata(Path(analysis_h5).with_suffix(".h5")) or {}  # the .csv twin too
     if meta.get("fps"):
         return float(meta["fps"])
     video = video or meta.get("video")

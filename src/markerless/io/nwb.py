@@ -67,7 +67,8 @@ def _new_nwbfile(subject: Any, description: str, identifier: str | None,
         subject = Subject(**subject)
     return NWBFile(session_description=description, identifier=identifier or str(uuid.uuid4()),
                    session_start_time=start or _dt.datetime.now(_dt.timezone.utc).astimezone(),
-                   subject=subject, source_script="markerless " + _version())
+                   subject=subject, source_script="markerless " + _version(),
+                   source_script_file_name="markerless")
 
 
 def _behavior(nwbfile: Any) -> Any:
@@ -162,7 +163,7 @@ def _analysis_for(video: Path) -> Path:
 def _fps_and_video(h5: Path, video: Path | None) -> tuple[float, Path | None, tuple | None]:
     from markerless.analysis.outputs import read_metadata
 
-    meta = read_metadata(h5) or {}
+    meta = read_metadata(h5.with_suffix(".h5")) or {}
     if video is None and meta.get("video"):
         video = Path(meta["video"])
     fps, dims = meta.get("fps"), meta.get("frame_dimensions")
@@ -172,6 +173,26 @@ def _fps_and_video(h5: Path, video: Path | None) -> tuple[float, Path | None, tu
         info = probe_video(video)
         fps, dims = fps or info.fps, dims or (info.height, info.width)
     return float(fps or 30.0), video, tuple(dims) if dims else None
+
+
+def _video_series(nwbfile: Any, video: Path, fps: float, dims: tuple | None, n: int) -> Any:
+    """The analysed video as an external-file ``ImageSeries`` in ``acquisition`` (one per video,
+    shared by the individuals' PoseEstimation objects: ndx-pose 0.4's ``source_video``)."""
+    from pynwb.image import ImageSeries
+
+    name = f"video_{video.stem}"
+    if name in nwbfile.acquisition:
+        return nwbfile.acquisition[name]
+    kwargs = {"name": name, "description": f"the analysed video {video.name}", "unit": "n.a.",
+              "format": "external", "external_file": [str(video)], "starting_frame": [0],
+              "rate": fps}
+    if dims:
+        kwargs["dimension"] = [int(dims[1]), int(dims[0])]  # width, height
+    if "num_samples" in {a["name"] for a in ImageSeries.__init__.__docval__["args"]}:
+        kwargs["num_samples"] = int(n)
+    series = ImageSeries(**kwargs)
+    nwbfile.add_acquisition(series)
+    return series
 
 
 # --- predictions ------------------------------------------------------------------------
@@ -239,9 +260,7 @@ def export_nwb(
             for k in keep]
         kwargs = {}
         if video is not None:
-            kwargs["original_videos"] = [str(video)]
-            if dims:
-                kwargs["dimensions"] = np.asarray([[dims[1], dims[0]]], dtype=np.uint16)
+            kwargs["source_video"] = _video_series(nwbfile, video, fps, dims, len(data))
         module.add(PoseEstimation(
             name=_pose_name(ind), pose_estimation_series=series, skeleton=skel,
             description=f"{'3D ' if three_d else ''}pose of {ind or 'the animal'} "
@@ -296,10 +315,14 @@ def export_nwb_labels(
             poses = read_labels(find_labels_file(folder))
         except (LabelFileError, FileNotFoundError):
             continue
-        images = [str((project / f).resolve()) for f in poses.frames]
-        video = ImageSeries(name=folder.name, description=f"labeled frames of {folder.name}",
-                            unit="n.a.", format="external", external_file=images,
-                            starting_frame=list(range(len(images))), rate=1.0)
+        source, index = _label_source(cfg, project, folder, poses.frames)
+        kwargs = {"name": folder.name, "description": f"labeled frames of {folder.name}",
+                  "unit": "n.a.", "format": "external", "external_file": source,
+                  "starting_frame": [0] if len(source) == 1 else list(range(len(source))),
+                  "rate": float(cfg.get("fps", 0) or 30.0) if len(source) == 1 else 1.0}
+        if "num_samples" in {a["name"] for a in ImageSeries.__init__.__docval__["args"]}:
+            kwargs["num_samples"] = max(index) + 1 if len(source) == 1 else len(source)
+        video = ImageSeries(**kwargs)
         series.append(video)
         for i, ind in enumerate(poses.individuals):
             keep = [k for k in range(poses.n_keypoints)
@@ -322,10 +345,10 @@ def export_nwb_labels(
                     node_locations=xy, node_visibility=visible))
             if instances:
                 frames.append(TrainingFrame(
-                    name=f"{folder.name}/{Path(str(poses.frames[f])).name}",
+                    name=f"{folder.name}-{Path(str(poses.frames[f])).name}",
                     annotator=str(cfg.get("scorer", poses.scorer)),
                     skeleton_instances=SkeletonInstances(skeleton_instances=instances),
-                    source_video=video, source_video_frame_index=np.uint64(f)))
+                    source_video=video, source_video_frame_index=np.uint64(index[f])))
     if not frames:
         raise LabelFileError(f"{project}: no labeled frames to export")
     module.add(PoseTraining(training_frames=TrainingFrames(training_frames=frames),
@@ -335,6 +358,21 @@ def export_nwb_labels(
     out = Path(path) if path is not None else (project / "labeled-data" /
                                                f"{cfg.get('Task', 'project')}-labels.nwb")
     return _write(nwbfile, out)
+
+
+def _label_source(cfg: Any, project: Path, folder: Path, frames: list) -> tuple[list[str],
+                                                                            list[int]]:
+    """What a labeled-data folder's frames index: its video when the project has it
+    (``img<frame>.png`` -> that frame; sleap-io opens it), else the PNGs themselves."""
+    from markerless.project.frames import frame_index
+
+    index = [frame_index(str(f)) for f in frames]
+    if all(i is not None for i in index):
+        for key in dict(cfg.get("video_sets") or {}):
+            for video in (Path(key), project / "videos" / Path(key).name):
+                if video.stem == folder.name and video.is_file():
+                    return [str(video.resolve())], [int(i) for i in index]
+    return [str((project / f).resolve()) for f in frames], list(range(len(frames)))
 
 
 # --- reading back -----------------------------------------------------------------------
@@ -367,7 +405,11 @@ def read_nwb(path: str | os.PathLike) -> Poses | NWB3D:
             ind = "" if name == "PoseEstimation" else name.removeprefix("PoseEstimation_")
             inds.append(ind)
             scorer = pe.scorer or scorer
-            for part, s in pe.pose_estimation_series.items():
+            # series are stored by name (alphabetical); the skeleton keeps the file's order
+            order = list(pe.skeleton.nodes[:]) if pe.skeleton is not None else []
+            order += [p for p in pe.pose_estimation_series if p not in order]
+            for part in order:
+                s = pe.pose_estimation_series[part]
                 if part not in parts:
                     parts.append(part)
                 fps = fps or s.rate
