@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
-from conftest import ANIMAL, HEIGHT, WIDTH
 
+from conftest import ANIMAL, HEIGHT, WIDTH
 from markerless.errors import ConfigError
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import ANIMAL
 
+from conftest import ANIMAL
 from markerless.errors import ArgumentError
 from markerless.export import ExportedModel
 from markerless.live import LivePose, PoseRecorder

@@ -1,4 +1,4 @@
-"""jax2onnx 0.17's wrong value_info after strided blocks, and how markerless avoids and repairs it."""
+"""jax2onnx 0.17: wrong value_info after strided blocks; how markerless avoids and repairs it."""
 
 from __future__ import annotations
 

@@ -118,9 +118,8 @@ def test_labels_as_pose_training_read_by_sleap_io(tmp_path):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
     from project_factory import make_project
 
-    from markerless.io.dlc_labels import find_labels_file, read_labels
-
     from markerless.io.config import read_config, write_config
+    from markerless.io.dlc_labels import find_labels_file, read_labels
     from markerless.synthetic import SyntheticConfig, write_clip
 
     config = make_project(tmp_path, n_frames=6, height=48, width=64,
