@@ -81,18 +81,14 @@ def test_stablehlo_runs_without_model_code(exported, tmp_path):
 
 @pytest.mark.shared
 def test_parity_on_real_frames(exported, reference, openfield_video):
-    """openfield frames (640x480, real camera noise): StableHLO exact, ONNX (exported for
-    that size here) within 1e-4 px."""
-    from markerless.export import export_snapshot
+    """openfield frames (640x480, real camera noise): StableHLO exact on whole frames, ONNX
+    (made for 96x128) within 1e-4 px on 96x128 pieces of them around the mouse."""
     from markerless.io.video import VideoReader
 
     with VideoReader(openfield_video, cache_bytes=0) as reader:
         frames = np.stack(list(reader.iter_frames(0, 4)))
-    ref = reference(frames)
-    np.testing.assert_array_equal(ExportedModel(exported, "xla")(frames), ref)
-    cfg = read_exported_cfg(exported)
-    folder = export_snapshot(exported / "snapshot.msgpack", exported.parent / "openfield",
-                             formats=("onnx",), frame_size=(480, 640))
-    assert cfg["scorer"]
-    out = ExportedModel(folder, "onnx")(frames)
+    np.testing.assert_array_equal(ExportedModel(exported, "xla")(frames), reference(frames))
+    pieces = np.ascontiguousarray(frames[:, 300:300 + HEIGHT, 40:40 + WIDTH])
+    ref = reference(pieces)
+    out = ExportedModel(exported, "onnx")(pieces)
     assert np.abs(out[..., :2] - ref[..., :2]).max() < 1e-4

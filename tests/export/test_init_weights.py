@@ -51,8 +51,13 @@ def renamed_project(tmp_path_factory):
     return config
 
 
-def _errors_by_step(config, init_weights, capsys=None):
+_PREDICTOR = {}
+
+
+def _errors_by_step(config, init_weights):
     """RMSE on the 3 shared keypoints at steps 0, EVERY, 2 * EVERY, ... STEPS."""
+    from flax import nnx
+
     from markerless.evaluation.metrics import compute_rmse
     from markerless.training.snapshots import Predictor
     from markerless.training.trainer import Trainer
@@ -61,9 +66,9 @@ def _errors_by_step(config, init_weights, capsys=None):
     data = load_training_data(config, which="all")
     trainer = Trainer(config, maxiters=STEPS, saveiters=1000, displayiters=1, resume=False,
                       init_weights=init_weights)
-    from flax import nnx
-
-    predictor = Predictor(trainer.eval_model(), trainer.model_info())
+    if "p" not in _PREDICTOR:  # one compiled predictor for both runs (same architecture)
+        _PREDICTOR["p"] = Predictor(trainer.eval_model(), trainer.model_info())
+    predictor = _PREDICTOR["p"]
     errors = []
     for step in range(STEPS + 1):
         if step % EVERY == 0:

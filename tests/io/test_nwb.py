@@ -155,3 +155,14 @@ def test_export_into_an_open_nwbfile_and_from_a_video_path(tmp_path):
     (tmp_path / "session1.mp4").write_bytes(b"")  # the analysis is found by the video's name
     same = export_nwb(None, tmp_path / "session1.mp4", nwbfile=nwb)
     assert same is nwb and "PoseEstimation" in nwb.processing["behavior"].data_interfaces
+
+
+def test_cli_export_nwb(tmp_path, capsys):
+    from markerless.cli import main
+
+    h5, poses = _analysis(tmp_path)
+    assert main(["export-nwb", str(_config(tmp_path)), str(h5), "--subject", "m2",
+                 "--destfolder", str(tmp_path / "nwb")]) == 0
+    out = tmp_path / "nwb" / f"{h5.stem}.nwb"
+    assert capsys.readouterr().out.strip() == str(out)
+    np.testing.assert_array_equal(read_nwb(out).xy, poses.xy)
