@@ -3,9 +3,15 @@
 DeepLabCut-Live's rule (``dynamic=(on, threshold, margin)``): when any keypoint of the
 previous frame has likelihood > ``threshold``, the next frame is cut to the box spanning
 those keypoints, widened by ``margin`` pixels on each side; otherwise (animal lost) the
-whole frame is analysed. Here the box is also grown (centred, inside the frame) to a
-multiple of ``multiple`` pixels: the network pads its input to a multiple of 32 anyway, so
-this costs nothing, and it bounds how many input shapes the XLA backend ever compiles.
+whole frame is analysed.
+
+Here the box is then made a *square* whose side is a multiple of ``multiple`` pixels
+(centred, inside the frame), and its side only changes when the animal outgrows it or
+fits in half of it. Why: each new input shape costs the XLA backend a compilation (a
+second or more on a CPU, a visible stall in a closed loop). A turning animal swaps its x
+and y extents and a walking one changes them by a few pixels every frame; a square, sticky
+side leaves one or two shapes per session. The network pads its input to a multiple of 32
+anyway, so rounding the side up costs little.
 """
 
 from __future__ import annotations
@@ -15,18 +21,22 @@ import numpy as np
 __all__ = ["crop_box", "snap_span"]
 
 
-def snap_span(lo: int, hi: int, size: int, multiple: int) -> tuple[int, int]:
-    """Grow ``[lo, hi)`` to a multiple of ``multiple`` (at most ``size``), centred, in range."""
-    length = hi - lo
-    target = min(size, max(multiple, -(-length // multiple) * multiple))
-    start = lo - (target - length) // 2
+def snap_span(lo: int, hi: int, size: int, target: int) -> tuple[int, int]:
+    """``[lo, hi)`` grown (or cut) to ``min(target, size)`` pixels, centred, inside ``[0, size)``."""
+    target = min(size, target)
+    start = lo - (target - (hi - lo)) // 2
     start = min(max(start, 0), size - target)
     return int(start), int(start + target)
 
 
 def crop_box(pose: np.ndarray | None, frame_hw: tuple[int, int], threshold: float,
-             margin: int, multiple: int = 32) -> tuple[int, int, int, int] | None:
-    """``[x1, x2, y1, y2]`` around the keypoints above ``threshold``, or None (whole frame)."""
+             margin: int, multiple: int = 32, previous_side: int | None = None
+             ) -> tuple[int, int, int, int] | None:
+    """``[x1, x2, y1, y2]`` around the keypoints above ``threshold``, or None (whole frame).
+
+    ``previous_side`` is the side of the last box: it is kept while the needed side is
+    between half of it and it.
+    """
     if pose is None:
         return None
     pose = np.asarray(pose, dtype=np.float64)
@@ -35,12 +45,14 @@ def crop_box(pose: np.ndarray | None, frame_hw: tuple[int, int], threshold: floa
         return None
     h, w = frame_hw
     x, y = pose[found, 0], pose[found, 1]
-    x1, x2 = max(0, int(np.min(x)) - margin), min(w, int(np.max(x)) + margin + 1)
-    y1, y2 = max(0, int(np.min(y)) - margin), min(h, int(np.max(y)) + margin + 1)
-    if x2 <= x1 or y2 <= y1:
-        return None
-    x1, x2 = snap_span(x1, x2, w, multiple)
-    y1, y2 = snap_span(y1, y2, h, multiple)
+    x1, x2 = int(np.floor(x.min())) - margin, int(np.ceil(x.max())) + margin + 1
+    y1, y2 = int(np.floor(y.min())) - margin, int(np.ceil(y.max())) + margin + 1
+    need = max(x2 - x1, y2 - y1)
+    side = max(multiple, -(-need // multiple) * multiple)
+    if previous_side and side <= previous_side < 2 * side:
+        side = previous_side
+    x1, x2 = snap_span(max(x1, 0), min(x2, w), w, side)
+    y1, y2 = snap_span(max(y1, 0), min(y2, h), h, side)
     if (x1, x2, y1, y2) == (0, w, 0, h):
         return None
     return x1, x2, y1, y2

@@ -5,8 +5,8 @@ call ``init_inference(frame)`` once (it compiles), then ``get_pose(frame) -> (K,
 camera frame; ``cropping``, ``dynamic``, ``resize`` and ``processor`` behave as there.
 Differences: frames are RGB unless ``convert2rgb=True`` (DLC-Live assumes OpenCV's BGR),
 coordinates map back with the pixel-centre convention of the rest of markerless, and the
-dynamic crop box is grown to a multiple of 32 pixels (see `markerless.live.cropping`) and
-follows the network's own pose (not the processor's output).
+dynamic crop box is a square with a sticky side, a multiple of 32 pixels (see
+`markerless.live.cropping`), and follows the network's own pose (not the processor's output).
 """
 
 from __future__ import annotations
@@ -104,6 +104,7 @@ class LivePose:
         self._model: Any = None
         self._net_pose: np.ndarray | None = None
         self._region_hw: tuple[int, int] = (0, 0)
+        self._side: int | None = None  # last dynamic crop's side (kept while it fits)
         self.pose: np.ndarray | None = None
         self.is_initialized = False
 
@@ -145,8 +146,10 @@ class LivePose:
             frame = frame[y1:y2, x1:x2]
         self.dynamic_cropping = None
         if self.dynamic[0]:
-            box = crop_box(self._net_pose, frame.shape[:2], self.dynamic[1], self.dynamic[2])
+            box = crop_box(self._net_pose, frame.shape[:2], self.dynamic[1], self.dynamic[2],
+                           previous_side=self._side)
             if box is not None:
+                self._side = max(box[1] - box[0], box[3] - box[2])
                 x1, x2, y1, y2 = box
                 self.dynamic_cropping = [x1, x2, y1, y2]
                 frame = frame[y1:y2, x1:x2]
