@@ -339,7 +339,8 @@ def train_network(
     ``resume`` continues an interrupted run from ``train/train_state.msgpack``; with
     ``resume=False`` an earlier run's snapshots move to ``train/previous-<time>/`` (deleted
     with ``keep_old_run=False``) so two runs never mix. ``progress`` shows a tqdm bar with
-    the loss and ETA.
+    the loss and ETA. ``init_weights`` (DLC's) starts from an exported model folder or a
+    snapshot, keypoints matched by name (`markerless.training.init_weights`).
     """
     from tqdm.auto import tqdm
 
