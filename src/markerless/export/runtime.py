@@ -45,6 +45,30 @@ def _onnx_providers(device: str | None) -> list[str]:
     return [p for p in wanted if p in available] or available
 
 
+def _enable_compilation_cache() -> None:
+    """Keep XLA's compiled programs on disk (markerless's cache folder) unless the user chose
+    a folder: every frame or crop size compiles once per machine, not once per session,
+    which matters for live experiments restarted many times."""
+    import jax
+
+    if jax.config.jax_compilation_cache_dir or os.environ.get("MARKERLESS_NO_XLA_CACHE"):
+        return
+    base = os.environ.get("MARKERLESS_CACHE")
+    if not base:
+        try:
+            import platformdirs
+
+            base = platformdirs.user_cache_dir("markerless")
+        except ImportError:
+            base = str(Path.home() / ".cache" / "markerless")
+    try:
+        folder = Path(base) / "xla"
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+
+
 class ExportedModel:
     """``ExportedModel(folder, backend)(frames uint8 (B, H, W, 3)) -> (B, K, 3)`` NumPy.
 
@@ -80,6 +104,7 @@ class ExportedModel:
         import jax
         from jax import export as jax_export
 
+        _enable_compilation_cache()
         try:
             self._exported = jax_export.deserialize(bytearray(self.path.read_bytes()))
         except Exception as err:  # noqa: BLE001 - report any unreadable file the same way

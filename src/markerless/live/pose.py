@@ -183,7 +183,28 @@ class LivePose:
         net_in = self.process_frame(frame)
         model.warmup(net_in.shape[:2])
         self._net_pose = None
-        return self.get_pose(frame, **kwargs)
+        pose = self.get_pose(frame, **kwargs)
+        if self.dynamic[0]:
+            self._warm_crops(frame)
+        return pose
+
+    def _warm_crops(self, frame: np.ndarray) -> None:
+        """Compile the crop sizes the first pose implies (that side and the next one up),
+        so the first cropped frames do not stall on an XLA compilation."""
+        hw = self._rgb(frame).shape[:2]
+        if self.cropping:
+            x1, x2, y1, y2 = self.cropping
+            hw = (min(hw[0], y2) - y1, min(hw[1], x2) - x1)
+        box = crop_box(self._net_pose, hw, self.dynamic[1], self.dynamic[2])
+        if box is None:
+            return
+        side = max(box[1] - box[0], box[3] - box[2])
+        for s in (side, side + 32):
+            shape = (min(hw[0], s), min(hw[1], s))
+            if self.resize is not None:
+                shape = (max(1, round(shape[0] * self.resize)),
+                         max(1, round(shape[1] * self.resize)))
+            self.model.warmup(shape)
 
     def get_pose(self, frame: np.ndarray | None = None, **kwargs: Any) -> np.ndarray:
         """``(K, 3)`` [x, y, likelihood] of one frame, in that frame's pixels."""
