@@ -28,6 +28,7 @@ from markerless.analysis.engine import run_chunks
 from markerless.analysis.inference import cached_predictor
 from markerless.analysis.job import VideoJob, finalize_job, model_spec, prepare_job
 from markerless.errors import ConfigError
+from markerless.validate import positive_int
 
 __all__ = [
     "VIDEO_EXTENSIONS",
@@ -200,7 +201,8 @@ def iter_analyze(
         raise NotImplementedError("dynamic cropping is not supported; use cropping=[x1,x2,y1,y2]")
     cfg = read_config(config)
     model, info = load_model_for_inference(config, shuffle, trainingsetindex, snapshot_index)
-    batch_size = int(batch_size or cfg.get("batch_size") or 8)
+    batch_size = positive_int(cfg.get("batch_size") or 8 if batch_size is None else batch_size,
+                              "batch_size")
     if cropping is None:
         cropping = _crop_from_config(cfg)
     paths = collect_videos(videos, videotype)

@@ -241,18 +241,13 @@ def project_videos(config: str | os.PathLike) -> list[Path]:
     missing there is looked for by name in the project's ``videos/`` folder.
     """
     from markerless.io.config import read_config
+    from markerless.project.videos import iter_project_videos
 
     config = Path(config)
-    cfg = read_config(config)
     out: list[Path] = []
-    for key in cfg.get("video_sets") or {}:
-        path = Path(str(key))
-        if not path.is_absolute():
-            path = config.parent / path
-        if not path.is_file():
-            path = config.parent / "videos" / Path(str(key)).name
-        if path.is_file() and path not in out:
-            out.append(path)
+    for video in iter_project_videos(read_config(config), config.parent):
+        if video.path is not None and video.path not in out:
+            out.append(video.path)
     return out
 
 

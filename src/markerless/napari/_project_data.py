@@ -60,14 +60,13 @@ def summarize_project(config_path: str | Path) -> ProjectSummary:
     from markerless.io.dlc_analysis import is_dlc_analysis
     from markerless.io.dlc_labels import read_labels
     from markerless.project.check_labels import labeled_data_folders
+    from markerless.project.videos import iter_project_videos
 
     config_path = Path(config_path)
     root = config_path.parent
     cfg = read_config(config_path)
     out = ProjectSummary(config_path)
-    for video in (cfg.get("video_sets") or {}):
-        path = Path(str(video))
-        out.videos.append(path if path.exists() else root / "videos" / path.name)
+    out.videos.extend(v.path or root / v.display_path for v in iter_project_videos(cfg, root))
     for folder in labeled_data_folders(root):
         images = [p for p in folder.iterdir() if p.suffix.lower() == ".png"
                   and not p.name.endswith(".tmp.png")]

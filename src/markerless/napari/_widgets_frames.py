@@ -36,13 +36,11 @@ def project_videos(config_path: Path | None) -> list[Path]:
     if config_path is None:
         return []
     from markerless.io.config import read_config
+    from markerless.project.videos import iter_project_videos
 
     root = config_path.parent
-    out = []
-    for video in (read_config(config_path).get("video_sets") or {}):
-        path = Path(str(video))
-        out.append(path if path.exists() else root / "videos" / path.name)
-    return out
+    return [v.path or root / v.display_path
+            for v in iter_project_videos(read_config(config_path), root)]
 
 
 def iter_extract(config: Path, videos: list[Path], algo: str, n: int) -> Iterator[tuple]:

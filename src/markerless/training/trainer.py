@@ -87,6 +87,8 @@ class Trainer:
                              f"({len(data.individuals)} individuals); use a single-animal project")
         self.bodyparts, self.individuals = data.bodyparts, data.individuals
         self.frames = data.frames
+        # original (height, width) of the training images: analysis warns on other sizes
+        self.image_sizes = sorted({(int(h), int(w)) for h, w in data.sizes.tolist()})
         self.images = jnp.asarray(data.images)
         self.keypoints = jnp.asarray(data.keypoints[:, 0])  # (N, K, 2)
         log.info("Training data: %d frames %s (%.0f MB uint8)", len(data.frames),
@@ -136,6 +138,7 @@ class Trainer:
             "global_scale": self.tc.global_scale, "pad_multiple": self.tc.pad_multiple,
             "locref_stdev": self.tc.locref_stdev, "shuffle": self.shuffle,
             "train_fraction": self.fraction, "iteration": self.iteration, **self.names,
+            "image_sizes": [list(s) for s in self.image_sizes],
             "train_config": self.tc.to_dict(), "loss": self.last_loss,
             "created": _dt.datetime.now().isoformat(timespec="seconds"),
         }  # fmt: skip
