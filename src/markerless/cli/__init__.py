@@ -14,6 +14,7 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 
 Handler = Callable[[argparse.Namespace], int]
@@ -82,6 +83,10 @@ def _hint(err: BaseException) -> str:
     return "rerun with --debug to see where it happened"
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"markerless: warning: {message}", file=sys.stderr if file is None else file)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     ns = parser.parse_args(argv)
@@ -89,7 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from markerless.errors import MarkerlessError, is_internal, user_message
 
     try:
-        return ns._handler(ns)
+        with warnings.catch_warnings():
+            # a warning is a line for the user, not a pointer into our source
+            warnings.showwarning = _show_warning
+            return ns._handler(ns)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

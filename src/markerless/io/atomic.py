@@ -41,7 +41,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from markerless.errors import DiskFullError, StorageError, storage_error
+from markerless.errors import DiskFullError, NotWritableError, StorageError, storage_error
 
 #: suffix appended to the full file name of the kept previous version.
 BACKUP_SUFFIX = ".bak"
@@ -193,6 +193,10 @@ def atomic_write(
     if not path.parent.is_dir():
         raise StorageError(
             f"Folder {str(path.parent)!r} does not exist (writing {path.name})", path)
+    if not os.access(path.parent, os.W_OK):
+        raise NotWritableError(
+            f"Cannot write {str(path)!r}: its folder is read-only or not yours. Check the "
+            "folder's permissions or choose another destination.", path, 13)
     remove_stale_temporaries(path.parent)
     tmp = temporary_path(path)
     try:

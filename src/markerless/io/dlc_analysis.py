@@ -165,6 +165,8 @@ def _stamp_pandas_version(path: Path) -> None:
     import tables
 
     with tables.open_file(path, mode="a") as f:
+        if ("/" + H5_KEY) not in f:
+            return  # nothing was written (full disk): verification reports it
         attrs = f.get_node("/" + H5_KEY)._v_attrs
         if "pandas_version" not in attrs:
             attrs.pandas_version = "0.15.2"

@@ -228,6 +228,10 @@ def merge_datasets(config: str | os.PathLike, forceiterate: int | None = None) -
             stacklevel=2,
         )
         return None
+    if not any(s in ("labeled", "refined") for s in status.values()):
+        warnings.warn(f"Not merged: {project / 'labeled-data'} holds no labels yet: label "
+                      "frames (and refine machine labels) first", stacklevel=2)
+        return None
     path = project / "config.yaml"
     cfg = read_config(path)  # re-read: keep comments and any concurrent edit
     new = int(forceiterate) if forceiterate else int(cfg.get("iteration", 0) or 0) + 1

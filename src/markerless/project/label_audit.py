@@ -159,6 +159,9 @@ def audit_labels(config: str | os.PathLike, folders: Iterable[Path] | None = Non
                       "these labels are not used (set scorer in config.yaml, or rename the "
                       f"files to CollectedData_{scorer}.h5)")
         if not ours:
+            n_images = sum(1 for p in folder.iterdir() if p.suffix.lower() == ".png")
+            if n_images and not others:
+                audit.add(folder, f"{n_images} extracted frame(s), none labeled yet")
             continue
         h5 = next((f for f in ours if f.suffix.lower() == ".h5"), None)
         csv = next((f for f in ours if f.suffix.lower() == ".csv"), None)
@@ -193,7 +196,10 @@ def audit_labels(config: str | os.PathLike, folders: Iterable[Path] | None = Non
                 if problem is not None:
                     audit.add(main, problem, key)
         audit.usable[main] = poses
-    if audit.usable:
+    if not audit.usable:
+        audit.add(project / "labeled-data", f"no CollectedData_{scorer}.h5 (or .csv) in any "
+                  "labeled-data folder: extract and label frames first")
+    else:
         for k in np.flatnonzero(~labeled_parts):
             audit.add(config, f"bodypart {bodyparts[k]!r} of config.yaml has no label in any "
                       "frame: the network cannot learn it", bodypart=bodyparts[k])
