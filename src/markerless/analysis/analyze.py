@@ -200,9 +200,9 @@ def iter_analyze(
     if dynamic and dynamic[0]:
         raise NotImplementedError("dynamic cropping is not supported; use cropping=[x1,x2,y1,y2]")
     cfg = read_config(config)
-    model, info = load_model_for_inference(config, shuffle, trainingsetindex, snapshot_index)
     batch_size = positive_int(cfg.get("batch_size") or 8 if batch_size is None else batch_size,
                               "batch_size")
+    model, info = load_model_for_inference(config, shuffle, trainingsetindex, snapshot_index)
     if cropping is None:
         cropping = _crop_from_config(cfg)
     paths = collect_videos(videos, videotype)
