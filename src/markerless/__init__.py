@@ -23,7 +23,7 @@ _API = {
     # files
     "read_config": "markerless.io.config",
     "write_config": "markerless.io.config",
-    "read_video": "markerless.io.video",
+    "read_video": "markerless.io.video_dask",
     "VideoReader": "markerless.io.video",
     "probe_video": "markerless.io.video",
     "reencode_video": "markerless.io.reencode",

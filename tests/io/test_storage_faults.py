@@ -100,9 +100,8 @@ def _fill(folder: Path, leave_bytes: int) -> None:
     import shutil
 
     free = shutil.disk_usage(folder).free
-    with open(folder / "ballast", "wb") as f:
-        with contextlib.suppress(OSError):
-            f.write(b"\0" * max(0, free - leave_bytes))
+    with open(folder / "ballast", "wb") as f, contextlib.suppress(OSError):
+        f.write(b"\0" * max(0, free - leave_bytes))
 
 
 @pytest.mark.parametrize("kind", sorted(SAVES))

@@ -79,7 +79,7 @@ def _choose_reader(path: Path) -> ReaderFunction | None:
 @_serialised
 def read_video_layer(path: Path) -> list[LayerData]:
     """An Image layer backed by the lazy, GOP-chunked dask array of the video."""
-    from markerless.io.video import read_video
+    from markerless.io.video_dask import read_video
 
     frames = read_video(path)
     meta = {"markerless": {"kind": "video", "video_path": str(path)}}

@@ -20,16 +20,12 @@ META_KEY = "markerless"
 
 
 def bodypart_colors(bodyparts: list[str], colormap: str = "rainbow") -> dict[str, np.ndarray]:
-    """One RGBA colour per bodypart sampled evenly from a matplotlib colormap (DLC's scheme)."""
-    from matplotlib import colormaps
+    """One RGBA colour per bodypart (`markerless.drawing.colormap_colors`; an unknown
+    colormap falls back to rainbow rather than failing a layer)."""
+    from markerless.drawing import colormap_colors
 
-    try:
-        cmap = colormaps[colormap]
-    except KeyError:
-        cmap = colormaps["rainbow"]
-    n = len(bodyparts)
-    values = np.linspace(0, 1, n) if n > 1 else np.zeros(1)
-    return {bp: np.asarray(cmap(v), dtype=float) for bp, v in zip(bodyparts, values, strict=False)}
+    colors = colormap_colors(max(len(bodyparts), 1), colormap, fallback="rainbow")
+    return dict(zip(bodyparts, colors, strict=False))
 
 
 def poses_to_points(

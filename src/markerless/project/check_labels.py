@@ -117,7 +117,7 @@ def find_label_issues(
 def _draw_frame(image: np.ndarray, xy: np.ndarray, colors: np.ndarray, flagged: np.ndarray,
                 radius: float, edges: np.ndarray) -> np.ndarray:
     """One labeled frame: skeleton, a red ring under flagged points, then the points."""
-    from markerless.postprocessing.drawing import draw_discs, draw_segments
+    from markerless.drawing import draw_discs, draw_segments
 
     if image.ndim == 2:
         image = image[..., None]
@@ -172,8 +172,8 @@ def check_labels(
     """
     import imageio.v3 as iio
 
+    from markerless.drawing import colormap_colors
     from markerless.io.config import read_config
-    from markerless.postprocessing.common import bodypart_colors
 
     config = Path(config)
     if config.is_dir():
@@ -202,7 +202,7 @@ def check_labels(
         issues += found
         if write_images:
             _write_labeled(labels_file.parent, poses, pixels, found, cfg, radius, draw_skeleton,
-                           visualizeindividuals, bodypart_colors)
+                           visualizeindividuals, colormap_colors)
     for issue in issues:
         log.warning("check_labels: %s", issue)
     return issues
@@ -217,9 +217,9 @@ def _write_labeled(folder: Path, poses: Poses, pixels: list, issues: list[LabelI
     n_ind, n_kp = len(poses.individuals), len(poses.bodyparts)
     cmap = cfg.get("colormap", "rainbow") or "rainbow"
     if by_individual and n_ind > 1:
-        colors = np.repeat(colors_of(n_ind, cmap), n_kp, axis=0)
+        colors = np.repeat(colors_of(n_ind, cmap)[:, :3], n_kp, axis=0)
     else:
-        colors = np.tile(colors_of(n_kp, cmap), (n_ind, 1))
+        colors = np.tile(colors_of(n_kp, cmap)[:, :3], (n_ind, 1))
     colors = np.rint(colors * 255)
     names = {b: k for k, b in enumerate(poses.bodyparts)}
     edges = [(i * n_kp + names[a], i * n_kp + names[b]) for i in range(n_ind)

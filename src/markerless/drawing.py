@@ -1,4 +1,8 @@
-"""Vectorised rasterising of keypoints, skeleton lines and trails onto a chunk of frames.
+"""Vectorised rasterising of keypoints, skeleton lines and trails onto a chunk of frames,
+and the one colour scheme of bodyparts.
+
+Shared by stages that draw (labeled videos, check_labels, plots, napari layers), so it
+sits below all of them.
 
 Every shape of a whole chunk (all frames x all keypoints) becomes one array of
 pixel indices, so drawing is a few NumPy gathers and scatters per chunk, with no
@@ -16,7 +20,30 @@ import functools
 
 import numpy as np
 
-__all__ = ["disc_offsets", "draw_discs", "draw_segments"]
+__all__ = ["colormap_colors", "disc_offsets", "draw_discs", "draw_segments"]
+
+
+def colormap_colors(n: int, colormap: str = "rainbow", fallback: str | None = None
+                    ) -> np.ndarray:
+    """``(n, 4)`` RGBA in [0, 1] sampled evenly from a matplotlib colormap.
+
+    DeepLabCut's scheme: bodypart ``k`` of ``n`` gets ``cmap(k / (n - 1))``, so a bodypart
+    has the same colour in labeled videos, plots and napari layers. An unknown name
+    raises :class:`~markerless.errors.ConfigError`, or uses ``fallback`` when given.
+    """
+    from matplotlib import colormaps
+
+    from markerless.errors import ConfigError
+
+    try:
+        cmap = colormaps[str(colormap)]
+    except KeyError:
+        if fallback is None:
+            raise ConfigError(f"Unknown colormap {colormap!r} (config.yaml 'colormap')"
+                              ) from None
+        cmap = colormaps[fallback]
+    values = np.linspace(0, 1, n) if n > 1 else np.zeros(max(n, 0))
+    return np.asarray(cmap(values), dtype=np.float64).reshape(-1, 4)
 
 
 @functools.lru_cache(maxsize=32)
