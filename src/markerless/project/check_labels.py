@@ -114,6 +114,28 @@ def find_label_issues(
     return issues
 
 
+#: problems of `markerless.evaluation.diagnostics.label_suggestions` that check_labels repeats
+MODEL_PROBLEMS = {
+    "far from its label": "the last evaluated model is {err:.0f} px from this label ({set} "
+                          "frame): check the label, or label more frames like this one",
+    "not labeled, but predicted visible": "not labeled, but the last evaluated model sees it "
+                                          "(likelihood {lik:.2f}): a forgotten label?",
+}
+
+
+def model_suggestions(suggestions, poses: Poses, labels_file: Path) -> list[LabelIssue]:
+    """The latest evaluation's label suggestions that fall in this labels file."""
+    if suggestions is None or suggestions.empty:
+        return []
+    frames = {str(f) for f in poses.frames}
+    rows = suggestions[suggestions["frame"].astype(str).isin(frames)
+                       & suggestions["problem"].isin(list(MODEL_PROBLEMS))]
+    return [LabelIssue(labels_file, str(r.frame), "", str(r.bodypart),
+                       MODEL_PROBLEMS[r.problem].format(err=r.error_px, set=r.set,
+                                                        lik=r.likelihood))
+            for r in rows.itertuples()]
+
+
 def _draw_frame(image: np.ndarray, xy: np.ndarray, colors: np.ndarray, flagged: np.ndarray,
                 radius: float, edges: np.ndarray) -> np.ndarray:
     """One labeled frame: skeleton, a red ring under flagged points, then the points."""
@@ -185,6 +207,9 @@ def check_labels(
         raise ConfigError(f"{project / 'labeled-data'} holds no labeled-data folders")
     radius = max(float(cfg.get("dotsize", 12) or 12) / 2, 1.5)
     audit = audit_labels(config, folders)
+    from markerless.evaluation.diagnostics import read_latest_suggestions
+
+    suggestions = read_latest_suggestions(config)
     issues: list[LabelIssue] = list(audit.issues)
     broken = {(str(i.labels_file), i.frame) for i in audit.issues
               if i.frame and i.problem.startswith("image")}
@@ -198,7 +223,8 @@ def check_labels(
         else:
             hw = [iio.improps(p).shape[:2] if ok else None
                   for p, ok in zip(images, usable, strict=True)]
-        found = find_label_issues(poses, labels_file, hw)
+        found = find_label_issues(poses, labels_file, hw) + model_suggestions(
+            suggestions, poses, labels_file)
         issues += found
         if write_images:
             _write_labeled(labels_file.parent, poses, pixels, found, cfg, radius, draw_skeleton,

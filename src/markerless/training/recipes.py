@@ -66,6 +66,13 @@ class TrainConfig:
     pos_dist_thresh, target_mode, locref_stdev, locref_huber_weight
         Scoremap target radius (px, network input), ``"disk"`` or ``"gaussian"`` targets,
         location-refinement scale and loss weight (DLC names).
+    unlabeled_weight
+        Scoremap loss weight of an unlabeled (NaN) keypoint: 1 trains its whole map as
+        "not here" (DeepLabCut's ``weigh_only_present_joints: false``), so a part that is
+        not visible gets a likelihood below ``pcutoff``; 0 leaves it out of the loss.
+    positive_weight, visibility_weight
+        Loss weight of target cells against empty ones, and of the "is the part in this
+        image" term on each map's peak (`markerless.training.targets.heatmap_loss_terms`).
     freeze_bn
         Keep BatchNorm running statistics fixed (DLC does when fine-tuning with small
         batches); ``None`` = frozen exactly when ``pretrained``.
@@ -98,6 +105,9 @@ class TrainConfig:
     target_mode: Literal["disk", "gaussian"] = "disk"
     locref_stdev: float = 7.2801
     locref_huber_weight: float = 0.05
+    unlabeled_weight: float = 0.0
+    positive_weight: float = 1.0
+    visibility_weight: float = 0.0
     freeze_bn: bool | None = None
     displayiters: int = 50
     saveiters: int = 500

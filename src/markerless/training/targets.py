@@ -127,12 +127,14 @@ def _mean_over_nonzero(values: jax.Array, weights: jax.Array) -> jax.Array:
     return jnp.sum(weights * values) / jnp.maximum(count, 1).astype(values.dtype)
 
 
-@jax.jit
+@functools.partial(jax.jit, static_argnames=("positive_weight", "visibility_weight"))
 def heatmap_loss_terms(
     logits: jax.Array,
     locref_pred: jax.Array | None,
     targets: dict[str, jax.Array],
     locref_huber_weight: float = 0.05,
+    positive_weight: float = 1.0,
+    visibility_weight: float = 0.0,
 ) -> dict[str, jax.Array]:
     """DLC's training loss split into terms: ``part_loss``, ``locref_loss`` and ``total``.
 
@@ -143,10 +145,28 @@ def heatmap_loss_terms(
     non-zero weights like TF1's losses; a batch with no labeled keypoint gives 0, not NaN.
     ``locref_pred=None`` trains scoremaps only. Jitted (inlined when called under the
     trainer's own jit).
+
+    ``positive_weight`` multiplies the cross-entropy of target cells (score > 0): with the
+    maps of absent parts trained as negatives, a part visible in few frames otherwise sees
+    its rare positives outweighed by thousands of empty cells and never reaches a confident
+    score. ``visibility_weight`` adds ``visibility_loss``: the cross-entropy of each map's
+    largest logit (what decoding reads as the likelihood) against "the part is in this
+    image", so the likelihood itself learns to answer "not visible".
     """
     logits = logits.astype(jnp.float32)
     part = optax.sigmoid_binary_cross_entropy(logits, targets["scmap"])
+    if positive_weight != 1.0:
+        part = part * jnp.where(targets["scmap"] > 0, positive_weight, 1.0)
     part_loss = _mean_over_nonzero(part, targets["scmap_weights"])
+    if visibility_weight:
+        # in the image = some cell within pos_dist_thresh of it (the disk, in either mode)
+        present = jnp.max(targets["locref_weights"][..., 0], axis=(1, 2))  # (B, K)
+        counted = jnp.max(targets["scmap_weights"], axis=(1, 2))  # masked parts: 0
+        peak = jnp.max(logits, axis=(1, 2))
+        vis = optax.sigmoid_binary_cross_entropy(peak, present)
+        visibility_loss = visibility_weight * _mean_over_nonzero(vis, counted)
+    else:
+        visibility_loss = jnp.zeros((), jnp.float32)
     if locref_pred is None:
         locref_loss = jnp.zeros((), jnp.float32)
     else:
@@ -157,7 +177,9 @@ def heatmap_loss_terms(
             )
         hub = optax.huber_loss(locref_pred.astype(jnp.float32), targets["locref"], delta=1.0)
         locref_loss = locref_huber_weight * _mean_over_nonzero(hub, targets["locref_weights"])
-    return {"part_loss": part_loss, "locref_loss": locref_loss, "total": part_loss + locref_loss}
+    return {"part_loss": part_loss, "locref_loss": locref_loss,
+            "visibility_loss": visibility_loss,
+            "total": part_loss + locref_loss + visibility_loss}
 
 
 def heatmap_loss(

@@ -88,9 +88,10 @@ def make_train_step(graphdef: Any, tc: TrainConfig, n_images: int, image_hw: tup
             targets = make_targets(
                 kps, out_hw=tuple(logits.shape[1:3]), stride=tc.stride,
                 pos_dist_thresh=tc.pos_dist_thresh, mode=tc.target_mode,
-                locref_stdev=tc.locref_stdev,
+                locref_stdev=tc.locref_stdev, unlabeled_weight=tc.unlabeled_weight,
             )
-            terms = heatmap_loss_terms(logits, locref, targets, tc.locref_huber_weight)
+            terms = heatmap_loss_terms(logits, locref, targets, tc.locref_huber_weight,
+                                       tc.positive_weight, tc.visibility_weight)
             return terms["total"], terms
 
         (_, terms), grads = nnx.value_and_grad(loss_fn, has_aux=True)(model)
