@@ -400,3 +400,71 @@ def test_check_labels_needs_a_project(make_napari_viewer, tmp_path):
                        "labeled-data/clip/img17.png", "", "snout", "outside the image")
     assert not dock.show_issue(issue)
     assert "clip/img17.png is not open" in dock.status.text()
+
+
+def test_ctrl_s_on_a_full_disk_says_so_in_one_line_and_keeps_the_changes(
+        make_napari_viewer, qtbot, tmp_path, monkeypatch):
+    import errno
+
+    from qtpy.QtCore import Qt
+
+    from markerless.io import atomic
+
+    config = make_project(tmp_path, labels={17: {"snout": (10.0, 20.0)}})
+    viewer = make_napari_viewer(show=True)
+    dock = _open(viewer, config)
+    qtbot.waitUntil(lambda: dock.hooks is not None)  # docked: Ctrl+S is the dock's
+    points = dock.layer
+    labels = Path(points.metadata["markerless"]["labels_path"])
+    before = labels.read_bytes()
+    points.add([2, 12.0, 7.0])
+    data = points.data.copy()
+
+    def full(_path):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(atomic, "_fsync_file", full)  # the real writer meets a full disk
+    viewer.layers.selection.active = points
+    _key(qtbot, viewer, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: dock.status.text().startswith("Not saved"), timeout=5000)
+    text = dock.status.text()
+    assert "The disk is full" in text and labels.name in text and "\n" not in text
+    assert "Traceback" not in text and "OSError" not in text
+    assert points in dock._dirty and "unsaved" in dock.progress_label.text()
+    np.testing.assert_array_equal(points.data, data)  # the click is still there
+    assert labels.read_bytes() == before
+
+    # a bug (not the user's doing) is one line too, named as an internal error
+    monkeypatch.setattr(atomic, "_fsync_file", lambda _p: {}["boom"])
+    assert not dock.save()
+    assert dock.status.text() == "Not saved: internal error (KeyError: 'boom')"
+
+    monkeypatch.undo()  # space again: the same changes are saved
+    assert dock.save() and points not in dock._dirty
+    from markerless.io.dlc_labels import read_labels
+
+    assert read_labels(labels).n_labeled == 2
+
+
+def test_check_labels_lists_file_and_folder_issues_without_going_to_a_frame(
+        make_napari_viewer, qtbot, tmp_path):
+    config = make_project(tmp_path, labels={17: {"snout": (10.0, 20.0)}}, plain_folder=True)
+    viewer = make_napari_viewer()
+    dock = _open(viewer, config)
+    panel = dock.checker
+    panel.write_images.setChecked(False)
+    panel.run()
+    qtbot.waitUntil(lambda: not panel.running, timeout=20000)
+    rows = [panel.issue_list.item(i).text() for i in range(panel.issue_list.count())]
+    assert all(not i.frame for i in panel.issues) and len(rows) == len(panel.issues) >= 2
+    assert "labeled-data/plain: 2 extracted frame(s), none labeled yet" in rows
+    assert any(r.startswith("config.yaml: tailbase: bodypart 'tailbase'") for r in rows), rows
+    assert panel.result_label.text().startswith(f"{len(rows)} file or folder problems")
+    assert "click one" not in panel.result_label.text()
+
+    viewer.dims.set_current_step(0, 1)
+    panel.issue_list.setCurrentRow(rows.index(
+        "labeled-data/plain: 2 extracted frame(s), none labeled yet"))
+    assert viewer.dims.current_step[0] == 1  # nowhere to go
+    assert dock.status.text() == "labeled-data/plain: 2 extracted frame(s), none labeled yet"
+    assert dock.status.styleSheet() == ""  # said, not an error of the dock
