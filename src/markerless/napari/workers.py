@@ -1,6 +1,6 @@
 """A dock's work in a thread: start it, stop it safely, hear back on the main thread.
 
-Workers never touch layers or widgets (napari's threading guide; STYLE.md §8):
+Workers never touch layers or widgets (napari's threading guide):
 they return or yield plain data, and the callbacks given here run on the main
 thread (Qt delivers worker signals there), where layers are changed. A closed
 dock gets no callbacks.
