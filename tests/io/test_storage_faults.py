@@ -35,8 +35,8 @@ def _results(n_frames: int, seed: int = 0) -> Poses:
 
 
 def _napari_save(poses: Poses, path: Path) -> None:
-    from markerless.napari._writer import write_points
     from markerless.napari.convert import poses_to_points
+    from markerless.napari.layers.writer import write_points
 
     data, attributes = poses_to_points(poses)
     if not write_points(str(path), data, attributes):

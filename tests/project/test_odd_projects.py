@@ -35,7 +35,7 @@ def test_video_names_split_on_both_separators(key, name):
 
 
 def test_a_windows_key_finds_the_video_in_videos_and_frames_extract(tmp_path):
-    from markerless.napari._dock_common import project_videos
+    from markerless.napari.project_files import project_videos
     from markerless.project.create import create_new_project
     from markerless.project.frames import extract_frames
     from markerless.synthetic import SyntheticConfig, write_clip
