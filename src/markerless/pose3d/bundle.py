@@ -20,6 +20,10 @@ from scipy.sparse import coo_matrix
 
 from markerless.pose3d.distortion import full_coefficients, rodrigues
 
+#: above this many Jacobian entries (rows x parameters) bundle adjustment uses the sparse
+#: lsmr solver instead of dense trust-region steps (~160 MB of doubles).
+DENSE_LIMIT = 20_000_000
+
 
 @dataclass
 class Observations:
@@ -104,6 +108,53 @@ class _Problem:
         v = m[:, 1, 1] * yd + m[:, 1, 2]
         return np.stack([u - o.px[:, 0], v - o.px[:, 1]], axis=1).ravel()
 
+    def column_owner(self):
+        """Per parameter: (kind, index, slot): kind 0 = camera, 1 = board view."""
+        kinds, idx, slot = [], [], []
+        for c in range(1, self.n_cams):
+            kinds += [0] * 6
+            idx += [c] * 6
+            slot += list(range(6))
+        for c in range(self.n_cams):
+            kinds += [0] * self.n_intr
+            idx += [c] * self.n_intr
+            slot += list(range(6, 6 + self.n_intr))
+        for v in range(self.n_views):
+            kinds += [1] * 6
+            idx += [v] * 6
+            slot += list(range(6))
+        return np.array(kinds), np.array(idx), np.array(slot)
+
+    def jacobian(self, x, fixed, dense: bool):
+        """Finite differences, one residual evaluation per parameter *slot*: a residual
+        depends on one camera and one board view, so all cameras' slot j (or all views'
+        slot j) are perturbed together."""
+        kinds, idx, slot = self.column_owner()
+        f0 = self.residuals(x, fixed)
+        h = np.sqrt(np.finfo(float).eps) * np.maximum(1.0, np.abs(x))
+        row_owner = {0: np.repeat(self.obs.cam, 2), 1: np.repeat(self.obs.view, 2)}
+        rows, cols, vals = [], [], []
+        for kind in (0, 1):
+            for j in np.unique(slot[kinds == kind]):
+                group = np.flatnonzero((kinds == kind) & (slot == j))
+                xp = x.copy()
+                xp[group] += h[group]
+                df = self.residuals(xp, fixed) - f0
+                col_of = np.full(max(idx[group].max() + 1, 1), -1)
+                col_of[idx[group]] = group
+                owner = row_owner[kind]
+                c = col_of[np.minimum(owner, len(col_of) - 1)]
+                c[owner >= len(col_of)] = -1
+                ok = c >= 0
+                r = np.flatnonzero(ok)
+                rows.append(r)
+                cols.append(c[ok])
+                vals.append(df[ok] / h[c[ok]])
+        shape = (len(f0), len(x))
+        jac = coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                         shape=shape)
+        return jac.toarray() if dense else jac.tocsr()
+
     def sparsity(self) -> coo_matrix:
         o = self.obs
         n = len(o.cam)
@@ -153,18 +204,28 @@ def _bundle_adjust(obs, obj, rvecs, tvecs, matrices, dists, board_rvecs, board_t
     inliers = np.ones(len(obs.cam), dtype=bool)
     x = None
     thresholds: list[float] = []
-    for r, t in enumerate(np.geomspace(start_threshold, end_threshold, n_rounds)):
+    schedule = list(np.geomspace(start_threshold, end_threshold, n_rounds))
+    r = 0
+    while r < len(schedule):
+        t = schedule[r]
+        last = r == len(schedule) - 1
         sub = Observations(obs.cam[inliers], obs.view[inliers], obs.corner[inliers],
                            obs.px[inliers])
         prob = _Problem(sub, obj, n_cams, n_views, free, refine_intrinsics)
         x0 = prob.pack(rvecs, tvecs, matrices, dists, board_rvecs, board_tvecs) if x is None \
             else x
-        last = r == n_rounds - 1
-        res = least_squares(prob.residuals, x0, jac_sparsity=prob.sparsity(), method="trf",
-                            x_scale="jac", loss="linear" if last else "huber",
-                            f_scale=float(t), max_nfev=max_nfev if last else 50, ftol=1e-8,
-                            xtol=1e-8, gtol=1e-8, tr_solver="lsmr",
-                            tr_options={"atol": 1e-12, "btol": 1e-12}, args=(fixed,))
+        # early rounds only sort inliers from outliers: a loose tolerance does
+        tol = 1e-8 if last else 1e-5
+        # small problems: dense trust-region steps converge in a few iterations; large
+        # ones: the sparse (lsmr) solver keeps memory bounded
+        dense = 2 * len(sub.cam) * len(x0) <= DENSE_LIMIT
+        solver = {"tr_solver": "exact"} if dense else {
+            "tr_solver": "lsmr", "tr_options": {"atol": 1e-12, "btol": 1e-12}}
+        res = least_squares(prob.residuals, x0, jac=lambda xx, fx, p=prob, d=dense:
+                            p.jacobian(xx, fx, d), method="trf", x_scale="jac",
+                            loss="linear" if last else "huber", f_scale=float(t),
+                            max_nfev=max_nfev if last else 30, ftol=tol, xtol=tol, gtol=1e-8,
+                            args=(fixed,), **solver)
         x = res.x
         rvecs, tvecs, matrices, dists, board_rvecs, board_tvecs = prob.unpack(x, *fixed)
         fixed = (rvecs, tvecs, matrices, dists)
@@ -175,6 +236,11 @@ def _bundle_adjust(obs, obj, rvecs, tvecs, matrices, dists, board_rvecs, board_t
         thr = max(float(t), 3.0 * float(np.median(err[inliers])))
         thresholds.append(thr)
         if not last:
-            inliers = err < thr
+            new = err < thr
+            if np.array_equal(new, inliers) and not (err[new] > schedule[-1]).any():
+                r = len(schedule) - 1  # nothing left to reject: go to the final round
+                continue
+            inliers = new
+        r += 1
     return BundleResult(rvecs, tvecs, matrices, dists, board_rvecs, board_tvecs, err,
                         err < thresholds[-1], thresholds)

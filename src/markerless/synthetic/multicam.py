@@ -43,19 +43,24 @@ def look_at(centre: np.ndarray, target: np.ndarray, up=(0.0, 0.0, 1.0)) -> np.nd
 
 def make_rig(n_cameras: int = 4, image_size: tuple[int, int] = (800, 600), radius: float = 700.0,
              height: float = 450.0, focal: float = 900.0, distortion: bool = True,
-             opposite: bool = False, seed: int = 0, names=None) -> CameraGroup:
+             opposite: bool = False, seed: int = 0, names=None,
+             azimuths: list[float] | None = None) -> CameraGroup:
     """Cameras on a ring (radius, height in mm) around the arena, looking at its centre.
 
-    ``opposite``: two cameras at the same height on opposite sides, facing each other.
+    Evenly spread unless ``azimuths`` (degrees) places them; ``opposite``: two cameras at
+    the same height on opposite sides, facing each other.
     """
     rng = np.random.default_rng(seed)
     if opposite:
-        n_cameras, height = 2, 60.0
+        n_cameras, height, azimuths = 2, 60.0, None
+    if azimuths is not None:
+        n_cameras = len(azimuths)
     w, h = image_size
     names = list(names) if names is not None else [f"camera-{i + 1}" for i in range(n_cameras)]
     cams = []
     for i in range(n_cameras):
-        az = 2 * np.pi * i / n_cameras + (0 if opposite else rng.uniform(-0.15, 0.15))
+        az = (np.deg2rad(azimuths[i]) if azimuths is not None else 2 * np.pi * i / n_cameras) \
+            + (0 if opposite else rng.uniform(-0.15, 0.15))
         hz = height * (1 if opposite else rng.uniform(0.85, 1.15))
         centre = np.array([radius * np.cos(az), radius * np.sin(az), hz])
         rot = look_at(centre, np.array([0.0, 0.0, 40.0 if not opposite else 60.0]))
@@ -91,22 +96,36 @@ def _board_extent(board: Board) -> tuple[float, float]:
 
 
 def board_poses(board: Board, n_views: int, seed: int = 0, spread: float = 140.0,
-                max_tilt: float = 50.0, edge_on: bool = False) -> BoardPoses:
-    """Random board poses over the arena: printed face up, tilted up to ``max_tilt`` degrees
-    towards a random side, random in-plane rotation. ``edge_on``: the board stands vertical
-    with its face perpendicular to the x axis +-(90 - max_tilt)... i.e. seen at grazing angles
-    by cameras on the x axis (the degenerate case of two opposite cameras)."""
+                max_tilt: float = 50.0, edge_on: bool = False,
+                facing: np.ndarray | None = None) -> BoardPoses:
+    """Random board poses over the arena: printed face up (or towards the point ``facing``),
+    tilted up to ``max_tilt`` degrees towards a random side, random in-plane rotation.
+    ``edge_on``: the board stands vertical, its face turned along the y axis, so cameras on
+    the x axis see it only at grazing angles (the degenerate case of opposite cameras)."""
     rng = np.random.default_rng(seed)
     W, H = _board_extent(board)
     rots, origins = [], []
     for _ in range(n_views):
-        if edge_on:
-            az = np.pi / 2 + rng.uniform(-0.12, 0.12) + (np.pi if rng.random() < 0.5 else 0)
-            tilt = np.deg2rad(90 + rng.uniform(-3, 3))
+        centre = np.array([rng.uniform(-spread, spread), rng.uniform(-spread, spread),
+                           rng.uniform(40, 140)])
+        if edge_on:  # off the line between the cameras, face turned towards that line
+            side = 1.0 if rng.random() < 0.5 else -1.0
+            centre[:2] = rng.uniform(-20, 20), side * rng.uniform(40, 90)
+            az = (-np.pi / 2 if side > 0 else np.pi / 2) + rng.uniform(-0.02, 0.02)
+            tilt = np.deg2rad(90 + rng.uniform(-2, 2))
         else:
             az = rng.uniform(0, 2 * np.pi)
             tilt = np.deg2rad(rng.uniform(0, max_tilt))
         face = np.array([np.sin(tilt) * np.cos(az), np.sin(tilt) * np.sin(az), np.cos(tilt)])
+        if facing is not None:  # rotate "up" onto the direction of the point
+            up = np.asarray(facing, float) - centre
+            up /= np.linalg.norm(up)
+            a = np.cross([0.0, 0.0, 1.0], up)
+            s_, c_ = np.linalg.norm(a), up[2]
+            if s_ > 1e-9:
+                k = a / s_
+                kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+                face = (np.eye(3) + s_ * kx + (1 - c_) * kx @ kx) @ face
         zb = -face
         helper = np.array([1.0, 0, 0]) if abs(zb[0]) < 0.9 else np.array([0, 1.0, 0])
         x0 = np.cross(helper, zb)
@@ -116,10 +135,6 @@ def board_poses(board: Board, n_views: int, seed: int = 0, spread: float = 140.0
         xb = np.cos(psi) * x0 + np.sin(psi) * y0
         yb = np.cross(zb, xb)
         rot = np.stack([xb, yb, zb], axis=1)
-        centre = np.array([rng.uniform(-spread, spread), rng.uniform(-spread, spread),
-                           rng.uniform(40, 140)])
-        if edge_on:
-            centre[:2] *= 0.3
         rots.append(rot)
         origins.append(centre - rot @ np.array([W / 2, H / 2, 0.0]))
     return BoardPoses(np.array(rots), np.array(origins))
