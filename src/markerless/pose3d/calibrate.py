@@ -40,11 +40,13 @@ class CameraQuality:
     p95_error: float
     outliers: int
     intrinsic_rms: float
+    rms: float = np.nan  # over all of its corners, outliers included
 
     def as_dict(self) -> dict[str, Any]:
         return {"boards_found": self.boards_found, "boards_used": self.boards_used,
                 "error_median": round(self.median_error, 6), "error_p95": round(self.p95_error, 6),
-                "outliers": self.outliers, "intrinsic_rms": round(self.intrinsic_rms, 6)}
+                "outliers": self.outliers, "intrinsic_rms": round(self.intrinsic_rms, 6),
+                "rms": round(self.rms, 6)}
 
 
 @dataclass
@@ -164,7 +166,8 @@ def calibrate_from_detections(det: Detections, distortion: str = "standard",
             cd.name, len(cd.found), int(len(np.unique(obs.view[good]))),
             float(np.median(e)) if e.size else np.inf,
             float(np.percentile(e, 95)) if e.size else np.inf,
-            int((mine & ~res.inliers).sum()), intr[c].rms))
+            int((mine & ~res.inliers).sum()), intr[c].rms,
+            float(np.sqrt(np.mean(res.errors[mine] ** 2))) if mine.any() else np.inf))
     report = CalibrationReport(quality, {cd.name: cd.missing for cd in det.cameras},
                                board.description(), max_error, res.thresholds)
     cams = []

@@ -87,7 +87,11 @@ def undistort_normalized(xyd: np.ndarray, dist, iterations: int = 30,
     if not np.any(c):
         return xyd.copy()
     tx, ty = xyd[..., 0], xyd[..., 1]
-    x, y = tx.copy(), ty.copy()
+    # first guess: divide out the radial part at the distorted radius
+    r2 = tx * tx + ty * ty
+    guess = 1 + r2 * (c[0] + r2 * (c[1] + r2 * c[4]))
+    guess = np.where(guess > 0.2, guess, 1.0)
+    x, y = tx / guess, ty / guess
     for _ in range(iterations):
         xd, yd, a, b, cc, d = _distort_with_jacobian(x, y, c)
         fx, fy = xd - tx, yd - ty
@@ -100,7 +104,8 @@ def undistort_normalized(xyd: np.ndarray, dist, iterations: int = 30,
         scale = np.where(step > 0.5, 0.5 / np.maximum(step, 1e-300), 1.0)
         x = x - dx * scale
         y = y - dy * scale
-        if np.nanmax(np.abs(np.concatenate([fx.ravel(), fy.ravel(), [0.0]]))) < tol:
+        worst = max(np.nanmax(np.abs(fx), initial=0.0), np.nanmax(np.abs(fy), initial=0.0))
+        if worst < tol:
             break
     xd, yd, a, b, cc, d = _distort_with_jacobian(x, y, c)
     bad = (np.hypot(xd - tx, yd - ty) > 1e-9) | (a * d - b * cc <= 0)

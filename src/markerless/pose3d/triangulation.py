@@ -36,47 +36,79 @@ def _normaliser(extrinsics: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     return extrinsics @ T, c, s
 
 
-def view_blocks(norm: np.ndarray, proj: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
-    """Per camera and point, the weighted 4x4 block ``w * A^T A`` (zero for a missing view).
-
-    ``norm`` (C, N, 2) normalised image coordinates, ``proj`` (C, 3, 4) (normalised frame).
-    """
+def _rows(norm: np.ndarray, proj: np.ndarray, weights: np.ndarray | None):
+    """The DLT rows ``sqrt(w) * (x P3 - P1)`` and ``sqrt(w) * (y P3 - P2)``: (C, 2, N, 4)
+    (zero for a missing view)."""
     valid = np.isfinite(norm).all(axis=-1)
     w = valid.astype(np.float64)
     if weights is not None:
         wt = np.asarray(weights, dtype=np.float64)
         w = w * np.where(np.isfinite(wt) & (wt > 0), wt, 0.0)
-    xy = np.where(valid[..., None], norm, 0.0)
-    # rows: x * P3 - P1 and y * P3 - P2, shape (C, N, 2, 4)
-    rows = xy[..., :, None] * proj[:, None, 2:3, :] - proj[:, None, :2, :]
-    return np.einsum("cnri,cnrj,cn->cnij", rows, rows, w)
+    sw = np.sqrt(w)
+    x = np.where(valid, norm[..., 0], 0.0)
+    y = np.where(valid, norm[..., 1], 0.0)
+    r1 = (x[..., None] * proj[:, None, 2, :] - proj[:, None, 0, :]) * sw[..., None]
+    r2 = (y[..., None] * proj[:, None, 2, :] - proj[:, None, 1, :]) * sw[..., None]
+    return np.stack([r1, r2], axis=1)
+
+
+_PAIRS = [(i, j) for i in range(4) for j in range(i, 4)]
+
+
+def view_blocks(norm: np.ndarray, proj: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+    """Per camera and point, the weighted 4x4 block ``w * A^T A`` (zero for a missing view).
+
+    ``norm`` (C, N, 2) normalised image coordinates, ``proj`` (C, 3, 4) (normalised frame).
+    """
+    rows = _rows(norm, proj, weights)  # (C, 2, N, 4)
+    return np.einsum("crni,crnj->cnij", rows, rows)
+
+
+def normal_matrix(rows: np.ndarray) -> np.ndarray:
+    """Sum over cameras and rows of ``r r^T``: (..., N, 4) rows -> (N, 4, 4), computed as
+    the 10 distinct products (much faster than a batched matmul of tiny matrices)."""
+    flat = rows.reshape(-1, rows.shape[-2], 4)
+    m = np.empty((flat.shape[1], 4, 4))
+    for i, j in _PAIRS:
+        v = np.einsum("kn,kn->n", flat[..., i], flat[..., j])
+        m[:, i, j] = v
+        m[:, j, i] = v
+    return m
+
+
+def _solve3(a: np.ndarray, b: np.ndarray):
+    """Batched 3x3 solves by Cramer's rule: (N, 3, 3), (N, 3) -> (N, 3), det (N,)."""
+    c0 = np.cross(a[:, :, 1], a[:, :, 2])
+    c1 = np.cross(a[:, :, 2], a[:, :, 0])
+    c2 = np.cross(a[:, :, 0], a[:, :, 1])
+    det = np.einsum("ni,ni->n", a[:, :, 0], c0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = np.stack([np.einsum("ni,ni->n", b, c) for c in (c0, c1, c2)], axis=1) / det[:, None]
+    return x, det
 
 
 def solve_blocks(m: np.ndarray) -> np.ndarray:
-    """Smallest-eigenvector solution of summed normal matrices (..., 4, 4) -> (..., 3).
+    """Smallest-eigenvector (homogeneous DLT) solution of normal matrices (..., 4, 4) -> (..., 3).
 
-    Degenerate systems (fewer than two independent rays) give NaN.
+    The eigenvector ``[X, 1]`` satisfies ``(M3 - lam I) X = -m`` with ``lam`` the smallest
+    eigenvalue (the Rayleigh quotient): starting from the inhomogeneous least-squares
+    solution (``lam = 0``), two such 3x3 solves converge to rounding. Degenerate systems
+    (fewer than two independent rays) give NaN.
     """
     shape = m.shape[:-2]
     m = m.reshape(-1, 4, 4)
     a, b = m[:, :3, :3], -m[:, :3, 3]
     scale = np.trace(a, axis1=1, axis2=2) / 3.0
-    det = np.linalg.det(a)
+    x, det = _solve3(a, b)
     ok = (scale > 0) & (np.abs(det) > 1e-10 * np.where(scale > 0, scale, 1.0) ** 3)
-    eye3 = np.eye(3)
-    a_safe = np.where(ok[:, None, None], a, eye3)
-    x = np.linalg.solve(a_safe, np.where(ok[:, None], b, 0.0)[..., None])[..., 0]
-    # two steps of inverse iteration towards the homogeneous (unit-norm) DLT solution
-    v = np.concatenate([x, np.ones((len(x), 1))], axis=1)
-    shift = 1e-9 * np.where(ok, scale, 1.0)[:, None, None] * np.eye(4)
-    m_safe = np.where(ok[:, None, None], m, np.eye(4)) + shift
+    eye = np.eye(3)
     for _ in range(2):
-        v = np.linalg.solve(m_safe, v[..., None])[..., 0]
-        v /= np.linalg.norm(v, axis=1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = v[:, :3] / v[:, 3:4]
-    out[~ok | (np.abs(v[:, 3]) < 1e-12)] = np.nan
-    return out.reshape(shape + (3,))
+        v = np.concatenate([x, np.ones((len(x), 1))], axis=1)
+        with np.errstate(invalid="ignore"):
+            lam = np.einsum("ni,nij,nj->n", v, m, v) / np.einsum("ni,ni->n", v, v)
+        x, _ = _solve3(a - lam[:, None, None] * eye, b)
+    x[~ok | ~np.isfinite(x).all(axis=1)] = np.nan
+    return x.reshape(shape + (3,))
 
 
 def dlt(norm: np.ndarray, extrinsics: np.ndarray, weights: np.ndarray | None = None,
@@ -87,9 +119,9 @@ def dlt(norm: np.ndarray, extrinsics: np.ndarray, weights: np.ndarray | None = N
     """
     norm = np.asarray(norm, dtype=np.float64)
     proj, c, s = _normaliser(np.asarray(extrinsics, dtype=np.float64))
-    blocks = view_blocks(norm, proj, weights)
-    n_views = (np.abs(blocks).sum(axis=(-1, -2)) > 0).sum(axis=0)
-    out = solve_blocks(blocks.sum(axis=0)) * s + c
+    rows = _rows(norm, proj, weights)
+    n_views = (np.abs(rows).sum(axis=(1, 3)) > 0).sum(axis=0)
+    out = solve_blocks(normal_matrix(rows)) * s + c
     out[n_views < min_cams] = np.nan
     return out
 
