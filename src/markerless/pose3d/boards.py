@@ -83,10 +83,15 @@ class Checkerboard:
         pts = np.stack([gx.ravel(), gy.ravel(), np.zeros(gx.size)], axis=1)
         return pts * float(self.square_length)
 
-    def detect(self, image: np.ndarray, window: int = 11) -> tuple[np.ndarray, np.ndarray]:
+    def detect(self, image: np.ndarray, window: int | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
         """(ids, corners): all corners or none. The order is made consistent across views
         (the board's x axis points right in the image), since a rectangular checkerboard
-        is found either way round."""
+        is found either way round.
+
+        ``window``: cornerSubPix's half-size; by default 0.4 x the smallest distance between
+        neighbouring corners (3 to 11 px): DeepLabCut's fixed 11 lets oblique, small
+        squares snap to the next corner."""
         cv2 = _cv2()
         grey = _grey(image)
         size = (self.squares_x, self.squares_y)
@@ -97,6 +102,11 @@ class Checkerboard:
             if not ok:
                 return np.zeros(0, np.int64), np.zeros((0, 2))
         else:
+            if window is None:
+                g = corners.reshape(self.squares_y, self.squares_x, 2)
+                near = min(np.linalg.norm(np.diff(g, axis=0), axis=-1).min(),
+                           np.linalg.norm(np.diff(g, axis=1), axis=-1).min())
+                window = int(np.clip(0.4 * near, 3, 11))
             crit = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 50, 1e-3)
             corners = cv2.cornerSubPix(grey, corners, (window, window), (-1, -1), crit)
         c = corners.reshape(-1, 2).astype(np.float64)
