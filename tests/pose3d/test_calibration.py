@@ -127,3 +127,26 @@ def test_legacy_and_inverted_boards_are_found_on_auto(small_render, variant):
             assert np.median(np.linalg.norm(pts - truth[0, v, ids], axis=1)) < 0.3
         n_plain += len(plain.detect(images[0, v])[0])
     assert n_auto >= 20 and n_plain < n_auto / 2
+
+
+def test_boards_in_calibration_videos_are_found_and_cached(small_render, tmp_path):
+    from markerless.io.video_write import VideoWriter
+    from markerless.pose3d.detection import detect_boards
+
+    rig, board, poses = small_render
+    images, truth = render_board_images(rig, board, poses, seed=3)
+    videos = {}
+    for c, name in enumerate(rig.get_names()):
+        videos[name] = tmp_path / f"calib-{name}.mp4"
+        with VideoWriter(videos[name], fps=30, crf=12) as w:
+            w.write(np.repeat(images[c][..., None], 3, axis=-1))
+    det = detect_boards(board, videos, cache_dir=tmp_path / "cache", every=1)
+    cd = det.cameras[0]
+    assert cd.keys == [str(v) for v in range(len(poses.origins))]  # frame numbers
+    for key in cd.found:
+        ids, pts = cd.get(key)
+        assert np.median(np.linalg.norm(pts - truth[0, int(key), ids], axis=1)) < 0.5
+    assert len(cd.found) >= 3 and "calib-camera-1.mp4" in cd.sources[0]
+    again = detect_boards(board, videos, cache_dir=tmp_path / "cache", every=1)
+    assert again.cameras[0].keys == cd.keys  # from the cache
+    assert (tmp_path / "cache" / "camera-1_detections.npz").is_file()
