@@ -22,7 +22,8 @@ minutes on 2 cores). Shared data sets are read from ``../shared/data`` (or
 * Parity: our projections against aniposelib's ``CameraGroup.project`` on the same
   calibration.toml files, run by ``--oracle`` (a Python with aniposelib; default
   /work/.aniposelib-venv/bin/python); without one, against ``cv2.projectPoints``
-  (aniposelib's own formula) and said so.
+  (aniposelib's own formula) and said so. The same interpreter, if it has movement, opens
+  our anipose CSV with ``movement.io.load_poses.from_anipose_file``.
 """
 
 from __future__ import annotations
@@ -322,6 +323,41 @@ def parity(tomls: list[Path], oracle: str | None) -> None:
          f"calibration.toml files x {n_pts} points in view, {how} (<= 1e-6)", worst <= 1e-6)
 
 
+_MOVEMENT = """
+import sys, numpy as np
+from movement.io import load_poses
+ds = load_poses.from_anipose_file(sys.argv[1])
+np.save(sys.argv[2], ds.position.values[..., 0])  # (time, space, keypoints)
+print(",".join(str(k) for k in ds.keypoints.values))
+"""
+
+
+def movement_opens_csv(oracle: str | None, seed: int) -> None:
+    from markerless.pose3d.outputs import Points3D, write_anipose_csv
+    from markerless.synthetic.multicam import ANIMAL_BODYPARTS
+
+    X = animal_3d(50, seed=seed)
+    X[5, 3] = np.nan
+    res = Points3D(X, list(ANIMAL_BODYPARTS))
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = write_anipose_csv(res, Path(tmp) / "x_DLC_3D_anipose.csv")
+        script = Path(tmp) / "m.py"
+        script.write_text(_MOVEMENT)
+        try:
+            out = subprocess.run([oracle, str(script), str(csv), str(Path(tmp) / "m.npy")],
+                                 check=True, capture_output=True, text=True)
+        except (OSError, subprocess.CalledProcessError, TypeError) as err:
+            goal("anipose CSV opens in movement", f"no movement to run ({err})", None)
+            return
+        names = out.stdout.strip().splitlines()[-1].split(",")
+        pos = np.load(Path(tmp) / "m.npy")
+        order = [list(ANIMAL_BODYPARTS).index(n) for n in names]
+        diff = np.nanmax(np.abs(pos.transpose(0, 2, 1) - X[:, order]))
+        same_nan = np.array_equal(np.isnan(pos.transpose(0, 2, 1)), np.isnan(X[:, order]))
+    goal("anipose CSV opens in movement (from_anipose_file)",
+         f"max difference {diff:.1e} mm, NaN kept: {same_nan}", diff == 0 and same_nan)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=0)
@@ -344,6 +380,7 @@ def main() -> int:
         make_rig(4, seed=ns.seed).dump(tmp)
         tomls.append(tmp)
     parity(tomls, ns.oracle)
+    movement_opens_csv(ns.oracle, ns.seed)
     done = [r for r in RESULTS if r[2] is not None]
     n_ok = sum(bool(r[2]) for r in done)
     print(f"\n{n_ok}/{len(done)} goals PASS ({len(RESULTS) - len(done)} skipped); "

@@ -75,7 +75,12 @@ def test_triangulate_poses_records_error_ncams_score(rig, animal):
     assert data.shape[1] == 4 and len(props["bodypart"]) == len(data)
     t, j = np.nonzero(np.isfinite(p[..., 0]))
     assert np.allclose(data[0, 1:], p[t[0], j[0]][::-1])  # (t, z, y, x)
-    assert len(res.skeleton_tzyx()) > 0
+    segs, bones = res.skeleton_tzyx()
+    assert segs.shape[1:] == (2, 4) and len(segs) == len(bones) > 0
+    a, b = (ANIMAL_BODYPARTS.index(n) for n in ANIMAL_SKELETON[bones[0]])
+    t = int(segs[0, 0, 0])
+    assert np.allclose(segs[0, 0, 1:], p[t, a, ::-1])
+    assert np.allclose(segs[0, 1, 1:], p[t, b, ::-1])
     tyx, _ = res.reprojected_tyx("camera-2")
     assert tyx.shape[1] == 3
 

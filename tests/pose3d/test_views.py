@@ -34,6 +34,8 @@ def test_board_corners_and_report_rows(rig, board, board_views, calibrated):
     rows = report_rows(calibrated[1])
     assert [r["camera"] for r in rows] == rig.get_names()
     assert all(r["error_median_px"] < 0.2 for r in rows)
+    from_toml = report_rows(calibrated[0])  # the same table from calibration.toml's metadata
+    assert [r["boards_used"] for r in from_toml] == [r["boards_used"] for r in rows]
 
 
 def test_trajectory_plot(tmp_path):

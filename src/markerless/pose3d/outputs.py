@@ -95,20 +95,23 @@ class Points3D:
                  "error": np.concatenate(errs) if errs else np.zeros(0)}
         return data, props
 
-    def skeleton_tzyx(self, skeleton: list[tuple[str, str]] | None = None) -> list[np.ndarray]:
-        """napari Shapes (lines) of the skeleton: a (2, 4) ``(t, z, y, x)`` array per bone and
-        frame where both ends exist."""
+    def skeleton_tzyx(self, skeleton: list[tuple[str, str]] | None = None):
+        """napari Shapes (lines) of the skeleton: ``(n, 2, 4)`` segments ``(t, z, y, x)``, one
+        per bone, individual and frame where both ends exist, and each segment's bone index
+        (into ``skeleton``) for colouring."""
         edges = skeleton if skeleton is not None else self.skeleton
-        idx = [(self.bodyparts.index(a), self.bodyparts.index(b)) for a, b in edges
-               if a in self.bodyparts and b in self.bodyparts]
-        out = []
-        for i in range(len(self.individuals)):
-            for a, b in idx:
-                pa, pb = self.points[:, i, a], self.points[:, i, b]
-                ok = np.isfinite(pa).all(-1) & np.isfinite(pb).all(-1)
-                for t in np.flatnonzero(ok):
-                    out.append(np.array([[t, *pa[t, ::-1]], [t, *pb[t, ::-1]]]))
-        return out
+        idx = [(k, self.bodyparts.index(a), self.bodyparts.index(b))
+               for k, (a, b) in enumerate(edges) if a in self.bodyparts and b in self.bodyparts]
+        segs, bones = [np.zeros((0, 2, 4))], [np.zeros(0, dtype=int)]
+        frames = np.arange(self.n_frames, dtype=np.float64)
+        for k, a, b in idx:
+            pa, pb = self.points[:, :, a], self.points[:, :, b]  # (F, I, 3)
+            ok = np.isfinite(pa).all(-1) & np.isfinite(pb).all(-1)
+            t, i = np.nonzero(ok)
+            ends = [np.column_stack([frames[t], p[t, i, ::-1]]) for p in (pa, pb)]
+            segs.append(np.stack(ends, axis=1))
+            bones.append(np.full(len(t), k))
+        return np.concatenate(segs), np.concatenate(bones)
 
     def reprojected_tyx(self, camera: int | str):
         """napari Points data for one camera's video: (n, 3) rows ``(t, y, x)`` and properties

@@ -254,7 +254,8 @@ def triangulate(config, video_path, videotype: str = "", filterpredictions: bool
                 filtertype: str = "median", gputouse=None, destfolder=None,
                 save_as_csv: bool = False, *, method: str | None = None,
                 pcutoff: float | None = None, frame_offsets: Mapping[str, int] | None = None,
-                calibration=None, progress: bool = True, **kwargs: Any) -> list[dict[str, Path]]:
+                calibration=None, progress: bool = True, track_method: str = "",
+                **kwargs: Any) -> list[dict[str, Path]]:
     """Triangulate each recording's 2D predictions from all cameras (DeepLabCut's API).
 
     ``video_path``: a folder (files named with the camera names, DeepLabCut's layout), a
@@ -263,8 +264,10 @@ def triangulate(config, video_path, videotype: str = "", filterpredictions: bool
     up by their analysis file ``<video stem>DLC...h5`` (analysed first with
     ``config_file_<camera>`` when missing). ``method`` and ``pcutoff`` default to the
     config's ``triangulation: method`` and ``pcutoff``; ``calibration`` to its
-    ``calibration_file``. ``filterpredictions`` is accepted for DeepLabCut's scripts; use
-    :func:`filterpredictions_3d` on the result instead.
+    ``calibration_file``. ``filterpredictions=True`` reads the 2D ``_filtered.h5`` files of
+    videos; ``filtertype``, ``gputouse`` and ``track_method`` are accepted for DeepLabCut's
+    scripts (identities come from the 2D files); filter the 3D result with
+    :func:`filterpredictions_3d`.
 
     Writes, per recording, into ``destfolder`` (default: the first camera's folder):
     ``<name>_DLC_3D.h5`` (+ .csv), ``<name>_DLC_3D_anipose.csv``, each camera's
@@ -276,6 +279,12 @@ def triangulate(config, video_path, videotype: str = "", filterpredictions: bool
     from markerless.pose3d.inputs import read_2d, recording_name
     from markerless.pose3d.project import calibration_path, read_config3d, triangulation_settings
 
+    allowed = {"ransac_threshold", "weighted", "scale_smooth", "scale_length",
+               "reproj_error_threshold", "n_deriv_smooth", "max_nfev"}
+    unknown = sorted(set(kwargs) - allowed)
+    if unknown:
+        raise ArgumentError(f"triangulate() got unknown options {unknown}; known: "
+                            + ", ".join(sorted(allowed)))
     cfg, project = read_config3d(config)
     names = list(cfg["camera_names"])
     settings = triangulation_settings(cfg)

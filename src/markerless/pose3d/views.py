@@ -57,7 +57,17 @@ def board_corners_yx(det: Detections, camera: str | int, key: str):
 
 
 def report_rows(report) -> list[dict[str, Any]]:
-    """The calibration report as table rows (camera, boards, error median and p95)."""
+    """The calibration report as table rows (camera, boards, error median and p95).
+
+    ``report``: a :class:`~markerless.pose3d.calibrate.CalibrationReport`, or a
+    :class:`CameraGroup` loaded from a calibration.toml we wrote (its ``[metadata.quality]``).
+    """
+    if isinstance(report, CameraGroup):
+        quality = report.metadata.get("quality", {})
+        return [{"camera": name, "boards_found": q.get("boards_found"),
+                 "boards_used": q.get("boards_used"), "error_median_px": q.get("error_median"),
+                 "error_p95_px": q.get("error_p95"), "outliers": q.get("outliers")}
+                for name in report.get_names() if (q := quality.get(name)) is not None]
     return [{"camera": q.name, "boards_found": q.boards_found, "boards_used": q.boards_used,
              "error_median_px": q.median_error, "error_p95_px": q.p95_error,
              "outliers": q.outliers} for q in report.cameras]
