@@ -45,6 +45,18 @@ _API = {
     "filterpredictions": "markerless.postprocessing.filtering",
     "create_labeled_video": "markerless.postprocessing.labeled_video",
     "plot_trajectories": "markerless.postprocessing.plots",
+    # 3D (any number of cameras)
+    "create_new_project_3d": "markerless.pose3d.project",
+    "calibrate_cameras": "markerless.pose3d.calibrate",
+    "triangulate": "markerless.pose3d.triangulate",
+    "filterpredictions_3d": "markerless.pose3d.filtering",
+    "plot_trajectories_3d": "markerless.pose3d.views",
+    "CameraGroup": "markerless.pose3d.camera",
+    "Camera": "markerless.pose3d.camera",
+    "CharucoBoard": "markerless.pose3d.boards",
+    "Checkerboard": "markerless.pose3d.boards",
+    "read_dlc_3d": "markerless.pose3d.outputs",
+    "read_anipose_csv": "markerless.pose3d.outputs",
 }
 
 __all__ = ["__version__", *_API]
@@ -53,7 +65,7 @@ __all__ = ["__version__", *_API]
 def __getattr__(name: str) -> Any:
     if name in _API:
         return getattr(importlib.import_module(_API[name]), name)
-    if name in {"synthetic", "io", "project", "napari"}:
+    if name in {"synthetic", "io", "project", "napari", "pose3d"}:
         return importlib.import_module(f"markerless.{name}")
     raise AttributeError(f"module 'markerless' has no attribute {name!r}")
 
