@@ -181,8 +181,8 @@ def oks_map(
         ap[float(t)] = float(q.mean())
         ar[float(t)] = float(rc[-1]) if rc.size else 0.0
     sig = float(sigma) if np.isscalar(sigma) else list(map(float, sigma))
-    return OKSResult(sig, float(np.nanmean(list(ap.values()))), float(np.nanmean(list(ar.values()))),
-                     ap, ar, n_gt, int(valid_dt.sum()))
+    m_ap, m_ar = float(np.nanmean(list(ap.values()))), float(np.nanmean(list(ar.values())))
+    return OKSResult(sig, m_ap, m_ar, ap, ar, n_gt, int(valid_dt.sum()))
 
 
 def _greedy_match(oks: np.ndarray, t: float) -> np.ndarray:
