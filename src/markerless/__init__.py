@@ -45,6 +45,13 @@ _API = {
     "filterpredictions": "markerless.postprocessing.filtering",
     "create_labeled_video": "markerless.postprocessing.labeled_video",
     "plot_trajectories": "markerless.postprocessing.plots",
+    # several animals
+    "import_slp": "markerless.io.slp_project",
+    "export_slp": "markerless.io.slp",
+    "read_slp": "markerless.io.slp",
+    "convert_detections2tracklets": "markerless.tracking.api",
+    "stitch_tracklets": "markerless.tracking.api",
+    "evaluate_tracking": "markerless.evaluation.tracking",
 }
 
 __all__ = ["__version__", *_API]
@@ -53,7 +60,7 @@ __all__ = ["__version__", *_API]
 def __getattr__(name: str) -> Any:
     if name in _API:
         return getattr(importlib.import_module(_API[name]), name)
-    if name in {"synthetic", "io", "project", "napari"}:
+    if name in {"synthetic", "io", "project", "napari", "tracking"}:
         return importlib.import_module(f"markerless.{name}")
     raise AttributeError(f"module 'markerless' has no attribute {name!r}")
 

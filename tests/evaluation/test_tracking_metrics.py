@@ -14,7 +14,7 @@ pytest.importorskip("motmetrics")
 pytest.importorskip("trackeval")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tracking"))
-from helpers import crossing_truth  # noqa: E402
+from tracking_helpers import crossing_truth  # noqa: E402
 
 from markerless.evaluation.tracking import evaluate_tracking, tracking_scores  # noqa: E402
 from markerless.poses import Poses  # noqa: E402

@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import crossing_truth, switches
+from tracking_helpers import crossing_truth, switches
 
 from markerless.errors import ArgumentError, ConfigError, LabelFileError
 from markerless.io.config import default_config, write_config

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import close_frames, crossing_truth, switches
+from tracking_helpers import close_frames, crossing_truth, switches
 
 from markerless.errors import ArgumentError
 from markerless.tracking.api import identity_labels, make_tracklets, track_and_stitch
