@@ -177,3 +177,41 @@ def test_bad_calls_are_named(analysed, tmp_path):
     write_config(default_config("t", "me", "Dec4", bodyparts=["a"]), single / "config.yaml")
     with pytest.raises(ConfigError, match="multi-animal"):
         convert_detections2tracklets(single / "config.yaml", [video])
+
+
+def test_streamed_tracking_equals_the_in_memory_path(tmp_path):
+    from markerless.tracking.api import make_tracklets, track_and_stitch
+    from markerless.tracking.stream import track_video
+    from markerless.tracking.tracklets import write_tracklets_pickle
+
+    gt = crossing_truth(2, 700, seed=8, k=4)
+    det = noisy_assemblies(gt, noise_px=1.0, keypoint_dropout=0.05, animal_dropout=0.01,
+                           false_positives=0.05, identity_accuracy=0.9, seed=9)
+    unique = np.concatenate([np.full((700, 1, 2), 7.0), np.full((700, 1, 1), 0.8)], -1)
+    a = det.assemblies
+    a = Assemblies(a.data, a.bodyparts, a.identity, unique, ["arena"], ["f", "m"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StitchWarning)
+        whole = track_and_stitch(a, 2, "skeleton", animal_names=["f", "m"])
+        out = track_video(a.chunks(128), tmp_path / "v_sk.h5", 2, "skeleton",
+                          animal_names=["f", "m"], scorer="s", save_as_csv=True,
+                          tracklets_pickle=tmp_path / "v_sk.pickle", n_frames=750)
+    tracks = read_analysis(out)
+    assert tracks.n_frames == 750 and np.isnan(tracks.xy[700:]).all()
+    assert tracks.individuals == ["f", "m", "single"]
+    np.testing.assert_allclose(tracks.xy[:700, :2, :4], whole.poses.xy, rtol=1e-6, equal_nan=True)
+    np.testing.assert_allclose(tracks.xy[:700, 2, 4], 7.0)
+    csv = read_analysis(out.with_suffix(".csv"))
+    np.testing.assert_allclose(csv.xy, tracks.xy, rtol=1e-6, equal_nan=True)
+    # the streamed tracklet pickle holds what the in-memory writer writes
+    write_tracklets_pickle(tmp_path / "ref.pickle", make_tracklets(a, "skeleton"), "s", 750)
+    with open(tmp_path / "v_sk.pickle", "rb") as f1, open(tmp_path / "ref.pickle", "rb") as f2:
+        streamed, ref = pickle.load(f1), pickle.load(f2)
+    assert set(streamed) == set(ref)
+    for key in ref:
+        if key == "header":
+            assert streamed[key].equals(ref[key])
+            continue
+        assert streamed[key].keys() == ref[key].keys()
+        for k in ref[key]:
+            np.testing.assert_array_equal(streamed[key][k], ref[key][k])

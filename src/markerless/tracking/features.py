@@ -11,8 +11,9 @@ to ``T`` predicted tracks is one broadcast ``(D, T)``.
 * skeleton: the keypoints themselves, compared by object keypoint similarity
   (OKS) with the box area as scale.
 
-``min_size`` floors every size so that animals seen as one or two points (or
-a degenerate box) still have a finite, meaningful similarity.
+``min_size`` (a scalar, or one value per track) floors every size so that
+animals seen as one or two points (or a degenerate box) still have a finite,
+meaningful similarity.
 """
 
 from __future__ import annotations
@@ -104,7 +105,8 @@ def ellipse_similarity(
 ) -> np.ndarray:
     """DeepLabCut's ellipse similarity in [0, 1], ``(D, T)``, from centre distances ``dist``."""
     size = np.maximum(
-        np.maximum(ell_d[:, None, 0], ell_t[None, :, 0]), min_size
+        np.maximum(ell_d[:, None, 0], ell_t[None, :, 0]), np.asarray(min_size)[..., None, :]
+        if np.ndim(min_size) else min_size
     )  # major axes are the larger ones
     s1 = 1.0 - np.minimum(dist / size, 1.0)
     s2 = np.abs(np.cos(ell_d[:, None, 2] - ell_t[None, :, 2]))
@@ -117,10 +119,13 @@ def _grow(box: np.ndarray, slack: float, min_size: float) -> np.ndarray:
     return np.concatenate([c - half, c + half], -1)
 
 
-def box_iou(box_d: np.ndarray, box_t: np.ndarray, slack: float, min_size: float) -> np.ndarray:
-    """Intersection over union of (grown) boxes, ``(D, T)``."""
-    a = _grow(box_d, slack, min_size)[:, None]
-    b = _grow(box_t, slack, min_size)[None]
+def box_iou(box_d: np.ndarray, box_t: np.ndarray, slack: float, min_size) -> np.ndarray:
+    """Intersection over union of (grown) boxes, ``(D, T)``; a per-track ``min_size``
+    floors both boxes of each pair."""
+    m = np.asarray(min_size, dtype=np.float64)
+    m = m[None, :, None] if m.ndim else m
+    a = _grow(box_d[:, None], slack, m)
+    b = _grow(box_t[None], slack, m)
     w = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
     h = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
     inter = w * h
@@ -140,7 +145,7 @@ def oks_similarity(
     d2 = ((xy_d[:, None] - xy_t[None]) ** 2).sum(-1)  # (D, T, K), NaN where absent
     both = np.isfinite(d2)
     area = (box_t[:, 2] - box_t[:, 0]) * (box_t[:, 3] - box_t[:, 1])
-    scale2 = np.maximum(area, min_size**2)[None, :, None]
+    scale2 = np.maximum(area, np.asarray(min_size, dtype=np.float64) ** 2)[None, :, None]
     e = np.where(both, np.exp(-d2 / (2 * scale2 * sigma**2)), 0.0)
     n = both.sum(-1)
     return np.where(n > 0, e.sum(-1) / np.maximum(n, 1), 0.0)

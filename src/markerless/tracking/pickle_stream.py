@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import struct
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,11 @@ __all__ = ["DictPickleWriter", "dump_dict_items"]
 _PROTOCOL = 3
 _HEADER = b"\x80\x03}"  # PROTO 3, EMPTY_DICT
 _MARK, _SETITEMS, _STOP = b"(", b"u", b"."
+_EMPTY_DICT, _SETITEM, _POP = b"}", b"s", b"0"
+_LONG_BINPUT, _LONG_BINGET = b"r", b"j"
+#: memo slots of nested dicts start here, far above what a one-object fragment uses
+#: (a key or an array memoizes a handful of objects; fragments count from 0 again).
+_NESTED_SLOT0 = 1000
 
 
 def _fragment(obj: Any) -> bytes:
@@ -56,6 +62,7 @@ class DictPickleWriter:
         except OSError as err:
             raise storage_error(err, self.path) from err
         self.n_items = 0
+        self._slots: dict[Any, int] = {}
 
     def update(self, items: dict | Iterable[tuple[Any, Any]]) -> None:
         """Append several entries (one ``SETITEMS`` batch)."""
@@ -78,6 +85,36 @@ class DictPickleWriter:
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self.update(((key, value),))
+
+    def update_nested(self, key: Any, items: dict | Iterable[tuple[Any, Any]]) -> None:
+        """``result[key].update(items)``, creating ``result[key] = {}`` the first time.
+
+        Lets a dict of dicts (DeepLabCut's tracklets: tracklet -> frame -> array) be
+        written as its entries arrive, in any order: the inner dict is memoized
+        (``LONG_BINPUT``) when created and fetched back (``LONG_BINGET``) to add to
+        it. Write large one-off objects (a header) only after the last nested update.
+        """
+        pairs = items.items() if isinstance(items, dict) else items
+        body = [_MARK]
+        n = 0
+        for k, v in pairs:
+            body.append(_fragment(k))
+            body.append(_fragment(v))
+            n += 1
+        parts = []
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = self._slots[key] = _NESTED_SLOT0 + len(self._slots)
+            parts += [_fragment(key), _EMPTY_DICT, _LONG_BINPUT + struct.pack("<I", slot),
+                      _SETITEM]
+            self.n_items += 1
+        if n:
+            parts += [_LONG_BINGET + struct.pack("<I", slot), *body, _SETITEMS, _POP]
+        try:
+            self._file.write(b"".join(parts))
+        except OSError as err:
+            self.abort()
+            raise storage_error(err, self.path) from err
 
     def close(self) -> Path:
         """Finish the pickle and move it into place (atomically, fsynced)."""

@@ -28,9 +28,12 @@ from scipy.optimize import linear_sum_assignment
 
 from markerless.errors import ArgumentError
 from markerless.poses import Poses
-from markerless.tracking.tracklets import Tracklets, TrackletTable
+from markerless.tracking.tracklets import RowTable, Tracklets, TrackletTable
 
-__all__ = ["StitchResult", "StitchWarning", "frame_ranges", "link_costs", "stitch"]
+__all__ = [
+    "StitchPlan", "StitchResult", "StitchWarning", "frame_ranges", "link_costs", "plan_tracks",
+    "scatter_tracks", "stitch",
+]
 
 _COST_SCALE = 1000  # network simplex works best on integers
 _MAX_COST = 50.0
@@ -166,6 +169,83 @@ def _order_tracks(tab, chains, n_tracks, names_from_identity):
     return slots
 
 
+@dataclass
+class StitchPlan:
+    """Which track each row goes to, decided from row summaries alone."""
+
+    row_track: np.ndarray  # (R,) track of each row of the RowTable given, -1 = left out
+    track_of: np.ndarray  # (T,) track of each tracklet of ``table``
+    table: TrackletTable
+    identity: np.ndarray | None  # (n_tracks, I) mean identity of each track
+
+
+def plan_tracks(
+    rows: RowTable,
+    n_tracks: int,
+    min_length: int = 10,
+    max_gap: int | None = None,
+    split_tracklets: bool = True,
+    identity_weight: float = 0.5,
+    n_frames: int | None = None,
+) -> StitchPlan:
+    """Exactly ``n_tracks`` tracks from tracked rows (see the module docstring).
+
+    Warns (:class:`StitchWarning`, naming the frames) where ``n_tracks`` could
+    not be honoured; never raises on an infeasible flow.
+    """
+    if int(n_tracks) < 1:
+        raise ArgumentError(f"n_tracks must be at least 1, got {n_tracks}")
+    if int(min_length) < 1:
+        raise ArgumentError(f"min_length must be at least 1, got {min_length}")
+    n_tracks, min_length = int(n_tracks), int(min_length)
+    if split_tracklets:
+        rows = rows.split_gaps()
+    n_frames = max(n_frames or 0, int(rows.frame.max()) + 1 if len(rows) else 0)
+    tab = rows.table()
+    long_ = np.flatnonzero(tab.length >= min_length)
+    # No default gap limit (DeepLabCut's 1.5 x largest gap breaks chains across long
+    # stretches of short tracklets, forcing swaps); the out-degree cap keeps the graph sparse.
+    gap = int(max_gap) if max_gap else max(n_frames, 1)
+    chains = _flow_chains(tab, long_, n_tracks, gap, identity_weight)
+    n_id = 0 if tab.identity is None else tab.identity.shape[1]
+    slots = _order_tracks(tab, chains, n_tracks, n_id == n_tracks)
+    track_of = -np.ones(len(tab), np.int64)
+    for c, chain in enumerate(chains):
+        track_of[chain] = slots[c]
+    pos = np.searchsorted(tab.ids, rows.tid)
+    _add_residuals(rows.frame, pos, tab, track_of, n_tracks, n_frames, identity_weight)
+    row_track = track_of[pos] if len(rows) else np.zeros(0, np.int64)
+    track_identity = None
+    if tab.identity is not None:
+        track_identity = np.full((n_tracks, n_id), np.nan)
+        for t in range(n_tracks):
+            sel = track_of == t
+            if sel.any():
+                w = tab.length[sel].astype(np.float64)
+                track_identity[t] = np.nansum(tab.identity[sel] * w[:, None], 0) / w.sum()
+    _warn(rows.frame, row_track, n_tracks, track_of, tab)
+    return StitchPlan(row_track, track_of, tab, track_identity)
+
+
+def scatter_tracks(
+    assemblies, labels: np.ndarray, row_track: np.ndarray, n_tracks: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(xy (F, n_tracks, K, 2), likelihood (F, n_tracks, K)) of one chunk, float64.
+
+    ``row_track`` holds the tracks of this chunk's rows in ``np.nonzero(labels >= 0)`` order.
+    """
+    f, n = np.nonzero(labels >= 0)
+    a = assemblies
+    xy = np.full((a.n_frames, n_tracks, a.n_bodyparts, 2), np.nan)
+    lik = np.full((a.n_frames, n_tracks, a.n_bodyparts), np.nan)
+    ok = row_track >= 0
+    rows = a.data[f[ok], n[ok]].astype(np.float64)
+    xy[f[ok], row_track[ok]] = rows[..., :2]
+    lik[f[ok], row_track[ok]] = rows[..., 2]
+    lik[~np.isfinite(xy).all(-1)] = np.nan
+    return xy, lik
+
+
 def stitch(
     tracklets: Tracklets,
     n_tracks: int,
@@ -177,74 +257,42 @@ def stitch(
     scorer: str = "markerless",
     n_frames: int | None = None,
 ) -> StitchResult:
-    """Exactly ``n_tracks`` tracks from ``tracklets``; never raises on an infeasible flow.
-
-    With an identity head and as many identity classes as tracks, track ``k`` is
-    the one whose identity is class ``k`` (so the names follow config.yaml).
-    """
-    if int(n_tracks) < 1:
-        raise ArgumentError(f"n_tracks must be at least 1, got {n_tracks}")
-    if int(min_length) < 1:
-        raise ArgumentError(f"min_length must be at least 1, got {min_length}")
-    n_tracks, min_length = int(n_tracks), int(min_length)
-    if split_tracklets:
-        tracklets = tracklets.split_gaps()
+    """Exactly ``n_tracks`` tracks from ``tracklets``, in memory; never raises on an
+    infeasible flow. With an identity head and as many identity classes as tracks,
+    track ``k`` is the one whose identity is class ``k`` (names follow config.yaml)."""
     a = tracklets.assemblies
     n_frames = max(n_frames or 0, a.first_frame + a.n_frames)
-    tab = tracklets.table()
-    long_ = np.flatnonzero(tab.length >= min_length)
-    # No default gap limit (DeepLabCut's 1.5 x largest gap breaks chains across long
-    # stretches of short tracklets, forcing swaps); the out-degree cap keeps the graph sparse.
-    gap = int(max_gap) if max_gap else n_frames
-    chains = _flow_chains(tab, long_, n_tracks, gap, identity_weight)
-    n_id = 0 if tab.identity is None else tab.identity.shape[1]
-    slots = _order_tracks(tab, chains, n_tracks, n_id == n_tracks)
-    track_of = -np.ones(len(tab), np.int64)
-    for c, chain in enumerate(chains):
-        track_of[chain] = slots[c]
-    _add_residuals(tracklets, tab, track_of, n_tracks, n_frames, identity_weight)
-
-    # scatter rows into tracks
-    f, n, tid = tracklets.rows()
-    pos = np.searchsorted(tab.ids, tid)
-    k = track_of[pos]
-    placed = k >= 0
+    rows = tracklets.row_table()
+    plan = plan_tracks(rows, n_tracks, min_length, max_gap, split_tracklets, identity_weight,
+                       n_frames)
+    n_tracks = int(n_tracks)
+    cxy, clik = scatter_tracks(a, tracklets.labels, plan.row_track, n_tracks)
     xy = np.full((n_frames, n_tracks, a.n_bodyparts, 2), np.nan)
     lik = np.full((n_frames, n_tracks, a.n_bodyparts), np.nan)
-    rows = a.data[f[placed], n[placed]].astype(np.float64)
-    frames_abs = f + a.first_frame
-    xy[frames_abs[placed], k[placed]] = rows[..., :2]
-    lik[frames_abs[placed], k[placed]] = rows[..., 2]
-    lik[~np.isfinite(xy).all(-1)] = np.nan
-    left_out = np.unique(frames_abs[~placed])
-    track_identity = None
-    if tab.identity is not None:
-        track_identity = np.full((n_tracks, n_id), np.nan)
-        for t in range(n_tracks):
-            sel = track_of == t
-            if sel.any():
-                w = tab.length[sel].astype(np.float64)
-                track_identity[t] = np.nansum(tab.identity[sel] * w[:, None], 0) / w.sum()
-    _warn(a, n_tracks, track_of, left_out, tab)
+    xy[a.first_frame:a.first_frame + a.n_frames] = cxy
+    lik[a.first_frame:a.first_frame + a.n_frames] = clik
     names = list(animal_names or [])
     if len(names) < n_tracks:
         names = [f"ind{i}" for i in range(1, n_tracks + 1)]
     poses = Poses(xy, list(a.bodyparts), names[:n_tracks], list(range(n_frames)), scorer, lik)
-    return StitchResult(poses, track_of, tab, left_out, track_identity)
+    left_out = np.unique(rows.frame[plan.row_track < 0])
+    return StitchResult(poses, plan.track_of, plan.table, left_out, plan.identity)
 
 
-def _add_residuals(tracklets, tab, track_of, n_tracks, n_frames, identity_weight) -> None:
-    """Put each unplaced tracklet (longest first) into the cheapest track free over its frames."""
-    f, _, tid = tracklets.rows()
-    if not f.size:
+def _add_residuals(frames, pos, tab, track_of, n_tracks, n_frames, identity_weight) -> None:
+    """Put each unplaced tracklet (longest first) into the cheapest track free over its frames.
+
+    ``frames`` and ``pos`` (index into ``tab``) describe every row.
+    """
+    if not frames.size:
         return
-    frames_abs = f + tracklets.assemblies.first_frame
-    pos = np.searchsorted(tab.ids, tid)
+    o = np.lexsort((frames, pos))
+    frames_s, pos_s = frames[o], pos[o]
     occ = np.zeros((n_frames, n_tracks), bool)
-    placed = track_of[pos] >= 0
-    occ[frames_abs[placed], track_of[pos][placed]] = True
-    bounds = np.r_[0, np.flatnonzero(np.diff(pos)) + 1, pos.size]
-    rows_of = {int(pos[s]): frames_abs[s:e] for s, e in zip(bounds[:-1], bounds[1:], strict=False)}
+    placed = track_of[pos_s] >= 0
+    occ[frames_s[placed], track_of[pos_s][placed]] = True
+    bounds = np.r_[0, np.flatnonzero(np.diff(pos_s)) + 1, pos_s.size]
+    rows_of = {int(pos_s[b]): frames_s[b:e] for b, e in zip(bounds[:-1], bounds[1:], strict=False)}
     for r in np.argsort(-tab.length, kind="stable"):
         if track_of[r] >= 0:
             continue
@@ -276,15 +324,16 @@ def _neighbour_cost(tab, track_of, r, k, identity_weight) -> float:
     return cost / n if n else _MAX_COST
 
 
-def _warn(a, n_tracks, track_of, left_out, tab) -> None:
-    crowded = np.flatnonzero(a.present.sum(1) > n_tracks) + a.first_frame
+def _warn(frames, row_track, n_tracks, track_of, tab) -> None:
+    counts = np.bincount(frames, minlength=1) if frames.size else np.zeros(0, int)
+    crowded = np.flatnonzero(counts > n_tracks)
     if crowded.size:
         warnings.warn(
             f"more animals than n_tracks={n_tracks} in {crowded.size} frames "
             f"({frame_ranges(crowded)}); the extra detections are left out of the tracks",
             StitchWarning, stacklevel=3,
         )
-    left = np.setdiff1d(left_out, crowded)
+    left = np.setdiff1d(np.unique(frames[row_track < 0]), crowded)
     if left.size:
         warnings.warn(
             f"{left.size} frames ({frame_ranges(left)}) have detections that fit in none of the "

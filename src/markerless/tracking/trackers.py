@@ -33,7 +33,6 @@ from markerless.tracking.features import (
     oks_similarity,
     pose_features,
     shared_center_distance,
-    typical_size,
 )
 
 __all__ = ["TRACK_METHODS", "Tracker", "TrackerConfig", "track_assemblies"]
@@ -56,7 +55,7 @@ class TrackerConfig:
     oks_sigma: float = 0.1
     identity_weight: float = 0.1  # share of the identity agreement in the frame-to-frame cost
     velocity_smoothing: float = 0.5  # 0 = last displacement only, -> 1 = constant
-    min_size: float | None = None  # floor on animal size (px); default 0.5 x typical size
+    min_size: float | None = None  # floor on animal size (px); default half the track's size
     sd: float = 2.0  # ellipse size in standard deviations
 
     def __post_init__(self) -> None:
@@ -93,6 +92,7 @@ class Tracker:
         self.config = config or TrackerConfig(**kw)
         self.next_id = 0
         self.min_size = self.config.min_size
+        self._diag = None
         self._n_kp = None
         self._tracks = None  # dict of arrays over active tracks
 
@@ -105,6 +105,7 @@ class Tracker:
             "vel": np.zeros((0, 2)),
             "ellipse": np.zeros((0, 3)),
             "box": np.zeros((0, 4)),
+            "scale": np.zeros(0),
             "ident": np.zeros((0, n_id)),
             "n_ident": np.zeros(0),
             "since": np.zeros(0, np.int64),
@@ -118,8 +119,9 @@ class Tracker:
         lik = data[..., 2]
         xy[~(np.nan_to_num(lik, nan=1.0) >= cfg.pcutoff)] = np.nan  # NaN likelihood: keep
         feats = pose_features(xy, cfg.sd)
-        if self.min_size is None:
-            self.min_size = 0.5 * typical_size(feats)
+        b = feats.box
+        diag = np.hypot(b[..., 2] - b[..., 0], b[..., 3] - b[..., 1])
+        self._diag = np.where(feats.n_visible >= 2, diag, 0.0)
         has_id = assemblies.identity is not None and cfg.identity_weight > 0
         n_id = assemblies.n_identities if has_id else 0
         if self._tracks is None or self._n_kp != assemblies.n_bodyparts:
@@ -139,20 +141,21 @@ class Tracker:
         matched_d = np.zeros(dets.size, bool)
         matched_t = np.zeros(n_t, bool)
         if n_t and dets.size:
+            # size floor per track: half the largest size it was seen with (chunk-independent)
+            floor = (np.maximum(0.5 * t["scale"], 1.0) if self.min_size is None
+                     else np.full(n_t, float(self.min_size)))
             dt = (t["since"] + 1).astype(np.float64)
             shift = t["vel"] * dt[:, None]
             if cfg.method == "ellipse":
                 dist = shared_center_distance(feats.xy[f, dets], t["xy"] + shift[:, None])
-                geom = ellipse_similarity(dist, feats.ellipse[f, dets], t["ellipse"],
-                                          self.min_size)
+                geom = ellipse_similarity(dist, feats.ellipse[f, dets], t["ellipse"], floor)
             elif cfg.method == "box":
                 box_t = t["box"] + np.concatenate([shift, shift], -1)
-                geom = box_iou(feats.box[f, dets], box_t, cfg.boundingboxslack, self.min_size)
+                geom = box_iou(feats.box[f, dets], box_t, cfg.boundingboxslack, floor)
             else:
                 box_t = t["box"] + np.concatenate([shift, shift], -1)
                 geom = oks_similarity(
-                    feats.xy[f, dets], t["xy"] + shift[:, None], box_t, cfg.oks_sigma,
-                    self.min_size,
+                    feats.xy[f, dets], t["xy"] + shift[:, None], box_t, cfg.oks_sigma, floor,
                 )
             score = geom
             if ident is not None:
@@ -188,6 +191,7 @@ class Tracker:
         t["center"][cols] = c_new
         t["ellipse"][cols] = feats.ellipse[f, rows]
         t["box"][cols] = feats.box[f, rows]
+        t["scale"][cols] = np.maximum(t["scale"][cols], self._diag[f, rows])
         t["since"][cols] = 0
         if ident is not None:
             p = ident[f, rows]
@@ -218,6 +222,7 @@ class Tracker:
             "vel": np.zeros((n, 2)),
             "ellipse": feats.ellipse[f, rows],
             "box": feats.box[f, rows],
+            "scale": self._diag[f, rows],
             "ident": new_ident,
             "n_ident": new_n,
             "since": np.zeros(n, np.int64),

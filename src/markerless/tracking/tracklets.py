@@ -29,10 +29,11 @@ import pandas as pd
 
 from markerless.errors import LabelFileError
 from markerless.tracking.detections import Assemblies, frame_key, key_width
-from markerless.tracking.features import pose_features, typical_size
+from markerless.tracking.features import pose_features
 from markerless.tracking.pickle_stream import DictPickleWriter
 
 __all__ = [
+    "RowTable",
     "TrackletTable",
     "Tracklets",
     "read_tracklets_pickle",
@@ -111,43 +112,108 @@ class Tracklets:
         labels[f[short], n[short]] = -1
         return Tracklets(self.assemblies, labels)
 
+    def row_table(self) -> RowTable:
+        return RowTable.from_chunk(self.assemblies, self.labels)
+
     def table(self) -> TrackletTable:
         """Per-tracklet summaries, vectorised over rows."""
-        f, n, tid = self.rows()
-        data = self.assemblies.data
-        feats = pose_features(data[f, n, :, :2])
+        return self.row_table().table()
+
+
+@dataclass
+class RowTable:
+    """A few numbers per tracked row (frame-major order of ``np.nonzero(labels >= 0)``).
+
+    All that stitching needs (about 32 bytes a row), so long videos can be
+    stitched from chunk summaries without keeping their assemblies in memory.
+    """
+
+    frame: np.ndarray  # int64 (R,) video frame
+    tid: np.ndarray  # int64 (R,) tracklet id
+    center: np.ndarray  # float32 (R, 2)
+    lik: np.ndarray  # float32 (R,) mean keypoint likelihood (1 when unknown)
+    diag: np.ndarray  # float32 (R,) box diagonal, NaN with < 2 keypoints
+    identity: np.ndarray | None = None  # float32 (R, I)
+
+    def __len__(self) -> int:
+        return self.frame.size
+
+    @classmethod
+    def from_chunk(cls, a: Assemblies, labels: np.ndarray) -> RowTable:
+        f, n = np.nonzero(labels >= 0)
+        rows = a.data[f, n]  # (R, K, 4)
+        feats = pose_features(rows[..., :2])
+        lik = rows[..., 2]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            fin = np.isfinite(lik)
+            row_lik = np.where(fin.any(-1), np.where(fin, lik, 0).sum(-1) / fin.sum(-1), 1.0)
+        b = feats.box
+        diag = np.where(feats.n_visible >= 2, np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]),
+                        np.nan)
+        ident = None if a.identity is None else a.identity[f, n].astype(np.float32)
+        return cls((f + a.first_frame).astype(np.int64), labels[f, n].astype(np.int64),
+                   feats.center.astype(np.float32), row_lik.astype(np.float32),
+                   diag.astype(np.float32), ident)
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[RowTable]) -> RowTable:
+        ident = None
+        if parts and parts[0].identity is not None:
+            ident = np.concatenate([p.identity for p in parts])
+        cat = (lambda name: np.concatenate([getattr(p, name) for p in parts])) if parts else (
+            lambda name: np.zeros((0, 2) if name == "center" else 0))
+        return cls(cat("frame").astype(np.int64), cat("tid").astype(np.int64),
+                   cat("center").astype(np.float32), cat("lik").astype(np.float32),
+                   cat("diag").astype(np.float32), ident)
+
+    def order(self) -> np.ndarray:
+        """Row order by (tracklet, frame)."""
+        return np.lexsort((self.frame, self.tid))
+
+    def split_gaps(self) -> RowTable:
+        """New ids where a tracklet skips a frame (DeepLabCut's ``split_tracklets``)."""
+        if not len(self):
+            return self
+        o = self.order()
+        tid, fr = self.tid[o], self.frame[o]
+        new = np.ones(o.size, bool)
+        new[1:] = (tid[1:] != tid[:-1]) | (np.diff(fr) > 1)
+        out = np.empty_like(self.tid)
+        out[o] = np.cumsum(new) - 1
+        return RowTable(self.frame, out, self.center, self.lik, self.diag, self.identity)
+
+    def table(self) -> TrackletTable:
+        """Per-tracklet summaries, vectorised over rows."""
+        o = self.order()
+        f, tid = self.frame[o], self.tid[o]
+        c = self.center[o].astype(np.float64)
         ids, first, counts = np.unique(tid, return_index=True, return_counts=True)
         last = first + counts - 1
         m = np.minimum(counts - 1, _N_VELOCITY)
-        c = feats.center
         with np.errstate(invalid="ignore", divide="ignore"):
             dt_end = (f[last] - f[last - m]).astype(np.float64)
             v_end = np.where(m[:, None] > 0, (c[last] - c[last - m]) / dt_end[:, None], 0.0)
             dt_start = (f[first + m] - f[first]).astype(np.float64)
             v_start = np.where(m[:, None] > 0, (c[first + m] - c[first]) / dt_start[:, None], 0.0)
         inv = np.repeat(np.arange(ids.size), counts)
-        with np.errstate(invalid="ignore"):
-            row_lik = np.nanmean(np.where(np.isfinite(data[f, n, :, 2]), data[f, n, :, 2], np.nan),
-                                 axis=-1) if f.size else np.zeros(0)
-        row_lik = np.nan_to_num(row_lik, nan=1.0)
+        row_lik = self.lik[o].astype(np.float64)
         lik = np.bincount(inv, row_lik, minlength=ids.size) / np.maximum(counts, 1)
         identity = None
-        if self.assemblies.identity is not None:
-            p = self.assemblies.identity[f, n].astype(np.float64)
+        if self.identity is not None:
+            p = self.identity[o].astype(np.float64)
             good = np.isfinite(p).all(-1)
             w = row_lik * good
             acc = np.stack(
                 [np.bincount(inv, w * np.nan_to_num(p[:, i]), minlength=ids.size)
                  for i in range(p.shape[1])], -1,
-            )
+            ) if p.shape[1] else np.zeros((ids.size, 0))
             tot = acc.sum(-1, keepdims=True)
             with np.errstate(invalid="ignore", divide="ignore"):
                 identity = np.where(tot > 0, acc / tot, np.nan)
-        first_frame = self.assemblies.first_frame
-        return TrackletTable(
-            ids, f[first] + first_frame, f[last] + first_frame, counts, c[first], c[last],
-            v_start, v_end, lik, identity, typical_size(feats),
-        )
+        d = self.diag[np.isfinite(self.diag)]
+        size = float(np.median(d)) if d.size and np.median(d) > 0 else 10.0
+        return TrackletTable(ids, f[first] if f.size else f, f[last] if f.size else f, counts,
+                             c[first], c[last], v_start, v_end, lik, identity, size)
 
 
 # ------------------------------------------------------------------ DLC files
