@@ -13,9 +13,10 @@ Run: ``.venv/bin/python benchmarks/bench_tracking.py [--frames 20000]`` (about a
   over chunks of 10 000 frames), "stitching" :func:`stitch` (min-cost flow + residuals),
   "files" writing the DLC ``_el.pickle`` and ``_el.h5`` (not part of the goal).
 * Swaps are counted against the ground truth (they must be 0 here).
-* Memory: peak traced allocations (tracemalloc) of tracking + stitching for 1x and 6x the
-  frames; arrays scale with the video (about 0.5 KB per frame for 2 x 13 keypoints), the
-  tracker state does not.
+* Memory: peak traced allocations (tracemalloc) for 1/6 and all of the frames, in memory
+  (``track_and_stitch`` on the whole video's assemblies: grows with the video) and streamed
+  (``track_video`` over 2000-frame chunks, writing ``_el.h5`` and ``_el.pickle``: only the
+  ~32-byte row summaries grow).
 * With ``../shared/data/sleap-fly-pair-clip`` present: the fly clip's labeled instances
   with identities removed, tracked by motion alone, scored by IDF1/MOTA/HOTA.
 """
@@ -45,6 +46,7 @@ from tracking_helpers import switches  # noqa: E402
 from markerless.poses import Poses  # noqa: E402
 from markerless.synthetic import SyntheticConfig, ground_truth  # noqa: E402
 from markerless.tracking.api import make_tracklets  # noqa: E402
+from markerless.tracking.detections import Assemblies  # noqa: E402
 from markerless.tracking.simulate import noisy_assemblies  # noqa: E402
 from markerless.tracking.stitch import StitchWarning, stitch  # noqa: E402
 from markerless.tracking.tracklets import write_tracklets_pickle  # noqa: E402
@@ -78,17 +80,39 @@ def run(n_frames: int, method: str, det) -> dict:
     return {"track": t_track, "stitch": t_stitch, "tl": tl, "res": res}
 
 
-def memory(n_frames: int) -> float:
-    gt = thirteen_parts(n_frames)
-    det = noisy_assemblies(gt, keypoint_dropout=0.05, animal_dropout=0.01,
-                           false_positives=0.05, seed=2)
-    tracemalloc.start()
+def _chunks(gt: Poses, chunk: int = 2000):
+    """A video's assemblies made chunk by chunk (as analysis produces them)."""
+    n_frames = gt.n_frames
+    for start in range(0, n_frames, chunk):
+        part = gt.select_frames(np.arange(start, min(start + chunk, n_frames)))
+        a = noisy_assemblies(part, keypoint_dropout=0.05, animal_dropout=0.01,
+                             false_positives=0.05, seed=start).assemblies
+        a.first_frame = start
+        yield a
+
+
+def memory(n_frames: int) -> tuple[float, float]:
+    """Peak traced MiB of (in-memory track_and_stitch, streamed track_video writing files);
+    the streamed input is made chunk by chunk (from a ground truth made beforehand)."""
+    from markerless.tracking.api import track_and_stitch
+    from markerless.tracking.stream import track_video
+
+    gt = thirteen_parts(n_frames)  # the input, made before tracing starts
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StitchWarning)
-        stitch(make_tracklets(det.assemblies, "ellipse"), 2)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return peak / 2**20
+        whole = Assemblies.concatenate(list(_chunks(gt)))
+        tracemalloc.start()
+        track_and_stitch(whole, 2, "ellipse")
+        in_memory = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        del whole
+        with tempfile.TemporaryDirectory() as tmp:
+            tracemalloc.start()
+            track_video(_chunks(gt), Path(tmp) / "v_el.h5", 2, "ellipse",
+                        tracklets_pickle=Path(tmp) / "v_el.pickle")
+            streamed = tracemalloc.get_traced_memory()[1] / 2**20
+            tracemalloc.stop()
+    return in_memory, streamed
 
 
 def fly_clip() -> None:
@@ -114,8 +138,12 @@ def fly_clip() -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--frames", type=int, default=20000)
+    ap.add_argument("--memory-only", action="store_true")
     args = ap.parse_args()
     n = args.frames
+    if args.memory_only:
+        report_memory(n)
+        return
     gt = thirteen_parts(n)
     det = noisy_assemblies(gt, noise_px=1.0, keypoint_dropout=0.05, animal_dropout=0.01,
                            false_positives=0.05, seed=2)
@@ -133,10 +161,16 @@ def main() -> None:
               f"{n / r['stitch']:8.0f} fr/s  together {n / total:7.0f} fr/s "
               f"= {n / total / GOAL_FPS:5.1f}x the 1000 fr/s goal  (files {n / t_files:6.0f} "
               f"fr/s; {len(r['res'].table)} tracklets; switches {n_sw}; coverage {cover:.3f})")
-    small, big = memory(n // 6), memory(n)
-    print(f"  peak traced memory: {small:.1f} MiB for {n // 6} frames, {big:.1f} MiB for {n} "
-          f"frames ({(big - small) / (n - n // 6) * 2**20 / 1024:.2f} KiB per extra frame)")
+    report_memory(n)
     fly_clip()
+
+
+def report_memory(n: int) -> None:
+    small, big = memory(n // 6), memory(n)
+    for name, i in (("in memory (track_and_stitch)", 0), ("streamed (track_video + files)", 1)):
+        print(f"  peak traced memory, {name}: {small[i]:.1f} MiB for {n // 6} frames, "
+              f"{big[i]:.1f} MiB for {n} frames "
+              f"({(big[i] - small[i]) / (n - n // 6) * 2**20:.0f} bytes per extra frame)")
 
 
 if __name__ == "__main__":
