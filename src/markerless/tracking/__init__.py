@@ -22,6 +22,21 @@ _API = {
     "read_assemblies_pickle": "markerless.tracking.detections",
     "write_assemblies_pickle": "markerless.tracking.detections",
     "DictPickleWriter": "markerless.tracking.pickle_stream",
+    "convert_detections2tracklets": "markerless.tracking.api",
+    "stitch_tracklets": "markerless.tracking.api",
+    "track_and_stitch": "markerless.tracking.api",
+    "make_tracklets": "markerless.tracking.api",
+    "track_video": "markerless.tracking.stream",
+    "Tracker": "markerless.tracking.trackers",
+    "TrackerConfig": "markerless.tracking.trackers",
+    "Tracklets": "markerless.tracking.tracklets",
+    "read_tracklets_pickle": "markerless.tracking.tracklets",
+    "write_tracklets_pickle": "markerless.tracking.tracklets",
+    "stitch": "markerless.tracking.stitch",
+    "StitchWarning": "markerless.tracking.stitch",
+    "write_tracks": "markerless.tracking.tracks_io",
+    "read_inferencecfg": "markerless.tracking.inference_cfg",
+    "noisy_assemblies": "markerless.tracking.simulate",
 }
 
 __all__ = sorted(_API)
