@@ -32,4 +32,11 @@ if [ -f constraints.txt ] && [ -z "${MARKERLESS_UNPINNED:-}" ]; then
 else
     .venv/bin/python -m pip install -q -e ".[all,test]"
 fi
+# trackeval (HOTA) without its declared opencv-python, which would replace the headless
+# OpenCV that 3D calibration uses (it only needs numpy, scipy and tabulate here)
+if [ -f constraints.txt ] && [ -z "${MARKERLESS_UNPINNED:-}" ]; then
+    .venv/bin/python -m pip install -q --no-deps -c constraints.txt trackeval
+else
+    .venv/bin/python -m pip install -q --no-deps trackeval
+fi
 echo "markerless installed in $(pwd)/.venv"

@@ -57,6 +57,13 @@ _API = {
     "Checkerboard": "markerless.pose3d.boards",
     "read_dlc_3d": "markerless.pose3d.outputs",
     "read_anipose_csv": "markerless.pose3d.outputs",
+    # several animals
+    "import_slp": "markerless.io.slp_project",
+    "export_slp": "markerless.io.slp",
+    "read_slp": "markerless.io.slp",
+    "convert_detections2tracklets": "markerless.tracking.api",
+    "stitch_tracklets": "markerless.tracking.api",
+    "evaluate_tracking": "markerless.evaluation.tracking",
 }
 
 __all__ = ["__version__", *_API]
@@ -65,7 +72,7 @@ __all__ = ["__version__", *_API]
 def __getattr__(name: str) -> Any:
     if name in _API:
         return getattr(importlib.import_module(_API[name]), name)
-    if name in {"synthetic", "io", "project", "napari", "pose3d"}:
+    if name in {"synthetic", "io", "project", "napari", "pose3d", "tracking"}:
         return importlib.import_module(f"markerless.{name}")
     raise AttributeError(f"module 'markerless' has no attribute {name!r}")
 
