@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from markerless.analysis.analyze import Rate
 from markerless.analysis.engine import run_chunks
 from markerless.analysis.inference import Geometry, ModelPayload, cached_predictor
 from markerless.analysis.job import ModelSpec, VideoJob, finalize_job, prepare_job
+from markerless.analysis.progress import Rate, skipped_event
 
 __all__ = ["analyze_range", "iter_analyze_distributed"]
 
@@ -65,13 +65,12 @@ def iter_analyze_distributed(
     """
     from distributed import as_completed
 
-    from markerless.analysis.analyze import _skipped
 
     jobs: list[VideoJob] = []
     for video in videos:
         job = prepare_job(video, spec, **job_kwargs)
         if job is None:
-            yield _skipped(video, spec.scorer, job_kwargs.get("destfolder"))
+            yield skipped_event(video, spec.scorer, job_kwargs.get("destfolder"))
         else:
             jobs.append(job)
     if not jobs:

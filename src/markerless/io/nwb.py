@@ -118,36 +118,17 @@ def _write(nwbfile: Any, path: Path) -> Path:
 # --- reading our inputs -----------------------------------------------------------------
 def _read_3d(path: Path) -> tuple[np.ndarray, list[str], list[str], np.ndarray | None,
                                   str] | None:
-    """DeepLabCut's 3D .h5 (coords x, y, z): (xyz (F, I, K, 3), bodyparts, individuals,
-    likelihood or None, scorer); None for a 2D file."""
-    import pandas as pd
+    """A DeepLabCut / markerless 3D file (`markerless.pose3d.outputs.read_dlc_3d`) as
+    (xyz (F, I, K, 3), bodyparts, individuals, score or None, scorer); None for 2D files."""
+    if path.suffix.lower() not in (".h5", ".csv"):
+        return None
+    from markerless.pose3d.outputs import read_dlc_3d
 
-    if path.suffix.lower() != ".h5":
-        return None
     try:
-        df = pd.read_hdf(path)
-    except (OSError, ValueError, KeyError, TypeError):
+        pts = read_dlc_3d(path)
+    except LabelFileError:
         return None
-    cols = df.columns
-    if "coords" not in cols.names or "z" not in cols.get_level_values("coords"):
-        return None
-    scorer = str(cols.get_level_values(0)[0])
-    inds = (list(dict.fromkeys(cols.get_level_values("individuals")))
-            if "individuals" in cols.names else [SINGLE_ANIMAL])
-    parts = list(dict.fromkeys(cols.get_level_values("bodyparts")))
-    xyz = np.full((len(df), len(inds), len(parts), 3), np.nan)
-    lik = None
-    for (col, values) in df.items():
-        key = dict(zip(cols.names, col if isinstance(col, tuple) else (col,), strict=False))
-        i = inds.index(key.get("individuals", SINGLE_ANIMAL))
-        k = parts.index(key["bodyparts"])
-        c = key["coords"]
-        if c in ("x", "y", "z"):
-            xyz[:, i, k, "xyz".index(c)] = values.to_numpy(float)
-        elif c == "likelihood":
-            lik = np.full(xyz.shape[:3], np.nan) if lik is None else lik
-            lik[:, i, k] = values.to_numpy(float)
-    return xyz, parts, inds, lik, scorer
+    return pts.points, pts.bodyparts, pts.individuals, pts.score, pts.scorer
 
 
 def _analysis_for(video: Path) -> Path:
@@ -240,7 +221,7 @@ def export_nwb(
     if own:
         nwbfile = _new_nwbfile(subject, session_description, identifier, session_start_time)
     module = _behavior(nwbfile)
-    unit = "pixels" if three_d is None else "calibration units (3D)"
+    unit = "pixels" if three_d is None else "mm"
     for i, ind in enumerate(inds):
         keep = [k for k in range(len(parts)) if defined is None or defined[i, k]]
         if not keep:
@@ -253,7 +234,7 @@ def export_nwb(
                 name=parts[k], description=f"{parts[k]} of {ind or 'the animal'}",
                 data=np.asarray(data[:, i, k], dtype=np.float64), unit=unit,
                 reference_frame=REFERENCE_FRAME if three_d is None else
-                "the 3D calibration's world frame",
+                "the world frame of the cameras' calibration (calibration.toml)",
                 confidence=(np.asarray(lik[:, i, k], np.float64) if lik is not None
                             else np.full(len(data), np.nan)),
                 confidence_definition=CONFIDENCE, rate=fps, starting_time=0.0)

@@ -22,7 +22,7 @@ __all__ = ["crop_box", "snap_span"]
 
 
 def snap_span(lo: int, hi: int, size: int, target: int) -> tuple[int, int]:
-    """``[lo, hi)`` grown (or cut) to ``min(target, size)`` pixels, centred, inside ``[0, size)``."""
+    """``[lo, hi)`` grown or cut to ``min(target, size)`` pixels, centred, inside the frame."""
     target = min(size, target)
     start = lo - (target - (hi - lo)) // 2
     start = min(max(start, 0), size - target)

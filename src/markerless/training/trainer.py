@@ -40,6 +40,7 @@ from flax import nnx
 from markerless.errors import ModelError
 from markerless.training import checkpoint as ckpt
 from markerless.training.recipes import TrainConfig, write_pose_cfg
+from markerless.training.targets import positive_weights
 from markerless.training.train_step import make_optimizer, make_schedule, make_train_step
 
 __all__ = ["Trainer", "iter_train", "make_optimizer", "make_schedule", "train_network"]
@@ -88,6 +89,8 @@ class Trainer:
                              f"({len(data.individuals)} individuals); use a single-animal project")
         self.bodyparts, self.individuals = data.bodyparts, data.individuals
         self.frames = data.frames
+        # original (height, width) of the training images: analysis warns on other sizes
+        self.image_sizes = sorted({(int(h), int(w)) for h, w in data.sizes.tolist()})
         self.images = jnp.asarray(data.images)
         self.keypoints = jnp.asarray(data.keypoints[:, 0])  # (N, K, 2)
         log.info("Training data: %d frames %s (%.0f MB uint8)", len(data.frames),
@@ -116,8 +119,10 @@ class Trainer:
         self.saved_step = 0
         self.last_loss = float("nan")
         self._schedule = make_schedule(tc)
-        self._train_step = make_train_step(self.graphdef, tc, len(data.frames),
-                                           data.images.shape[1:3], pairs)
+        self._train_step = make_train_step(
+            self.graphdef, tc, len(data.frames), data.images.shape[1:3], pairs,
+            positive_weights(data.keypoints, tc.positive_weight, tc.rare_part_boost)
+            if tc.rare_part_boost > 1 else None)
         if resume_from is not None:
             self._restore(self.train_dir / TRAIN_STATE, *resume_from)
 
@@ -141,6 +146,7 @@ class Trainer:
             "global_scale": self.tc.global_scale, "pad_multiple": self.tc.pad_multiple,
             "locref_stdev": self.tc.locref_stdev, "shuffle": self.shuffle,
             "train_fraction": self.fraction, "iteration": self.iteration, **self.names,
+            "image_sizes": [list(s) for s in self.image_sizes],
             "train_config": self.tc.to_dict(), "loss": self.last_loss,
             "created": _dt.datetime.now().isoformat(timespec="seconds"),
         }  # fmt: skip
