@@ -63,9 +63,10 @@ def iter_analyze_with_model(
     device: str | None = None,
 ) -> Iterator[dict]:
     """Generator form of `analyze_with_model` (progress dicts as `iter_analyze` yields)."""
-    from markerless.analysis.analyze import Rate, _skipped, collect_videos
+    from markerless.analysis.analyze import collect_videos
     from markerless.analysis.engine import run_chunks
     from markerless.analysis.job import finalize_job, prepare_job
+    from markerless.analysis.progress import Rate, skipped_event
     from markerless.export.runtime import ExportedModel
     from markerless.io.video import VideoReader
 
@@ -80,7 +81,7 @@ def iter_analyze_with_model(
         job = prepare_job(video, spec, batch_size=batch_size, destfolder=destfolder,
                           cropping=cropping, redo=redo)
         if job is None:
-            yield _skipped(video, spec.scorer, destfolder)
+            yield skipped_event(video, spec.scorer, destfolder)
             continue
         if fixed and tuple(job.geometry.frame_hw) != tuple(fixed):
             raise ConfigError(
