@@ -1,7 +1,8 @@
 """Benchmark: live (batch 1) latency of an exported model, with and without dynamic cropping.
 
-Run: ``JAX_PLATFORMS=cpu .venv/bin/python benchmarks/bench_live.py`` (add ``--model FOLDER``
-to skip training, ``--video`` for another video).
+Run: ``.venv/bin/python benchmarks/bench_live.py`` (add ``--model FOLDER`` to skip training,
+``--video`` for another video, ``--device gpu`` on a machine with a GPU: it also prints the
+largest difference between the GPU's and the CPU's poses from the same StableHLO file).
 
 Without ``--model`` it trains the default network (EfficientNet-Lite0 from ImageNet, the
 default recipe) for ``--steps`` steps on DeepLabCut's openfield project (shared data, copied
@@ -28,7 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("JAX_PLATFORMS", "cpu")
+if "--device" not in sys.argv or "cpu" in sys.argv[sys.argv.index("--device") + 1:][:1]:
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")  # before JAX is imported
 
 SHARED = Path(os.environ.get("MARKERLESS_SHARED_DATA",
                              Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -62,6 +64,21 @@ def train_and_export(tmp: Path, steps: int) -> Path:
     return folder
 
 
+def gpu_vs_cpu(folder: Path, video: Path) -> None:
+    """The same exported file on the GPU and on the CPU: largest coordinate difference."""
+    import numpy as np
+
+    from markerless.export import ExportedModel
+    from markerless.live.benchmark import _frames
+
+    frames = _frames(video, 0, 8)
+    gpu = ExportedModel(folder, "xla", device="gpu")(frames)
+    cpu = ExportedModel(folder, "xla", device="cpu")(frames)
+    diff = np.abs(gpu - cpu)
+    print(f"GPU vs CPU, same model.stablehlo, 8 frames: max |dx, dy| "
+          f"{diff[..., :2].max():.2e} px, likelihood {diff[..., 2].max():.1e}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None, help="an exported folder")
@@ -73,6 +90,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None,
                         help="copy the trained export here (to rerun with --model)")
     parser.add_argument("--no-onnx", action="store_true")
+    parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     args = parser.parse_args()
 
     import jax
@@ -85,7 +103,10 @@ def main() -> None:
         folder = args.model or train_and_export(Path(tmp), args.steps)
         if args.keep is not None and args.model is None:
             shutil.copytree(folder, args.keep / folder.name, dirs_exist_ok=True)
-        results = benchmark_live(folder, args.video, n_frames=args.frames, warmup=args.warmup)
+        results = benchmark_live(folder, args.video, n_frames=args.frames, warmup=args.warmup,
+                                 device=args.device)
+        if args.device == "gpu":
+            gpu_vs_cpu(folder, args.video)
         if not args.no_onnx:
             results += benchmark_live(folder, args.video, n_frames=args.frames,
                                       warmup=args.warmup, backend="onnx",
