@@ -14,10 +14,9 @@ import pytest
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-#: frames the model is trained on (96x128) and the animal's length in them
-HEIGHT, WIDTH, ANIMAL = 96, 128, 19.2
-STEPS = 200
+from export_helpers import HEIGHT, STEPS, WIDTH  # noqa: E402
 
 
 @pytest.fixture(scope="session")

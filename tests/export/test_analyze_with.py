@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import ANIMAL, HEIGHT, WIDTH
+from export_helpers import ANIMAL, HEIGHT, WIDTH
 from markerless.errors import ConfigError
 
 

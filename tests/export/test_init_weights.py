@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import HEIGHT, WIDTH
+from export_helpers import HEIGHT, WIDTH
 from markerless.errors import ModelError
 from markerless.training.init_weights import match_keypoints
 

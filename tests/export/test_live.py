@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import ANIMAL
+from export_helpers import ANIMAL
 from markerless.errors import ArgumentError
 from markerless.export import ExportedModel
 from markerless.live import LivePose, PoseRecorder

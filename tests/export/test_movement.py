@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import ANIMAL, HEIGHT, WIDTH
+from export_helpers import ANIMAL, HEIGHT, WIDTH
 
 pytest.importorskip("movement")
 

@@ -5,7 +5,7 @@ call ``init_inference(frame)`` once (it compiles), then ``get_pose(frame) -> (K,
 camera frame; ``cropping``, ``dynamic``, ``resize`` and ``processor`` behave as there.
 Differences: frames are RGB unless ``convert2rgb=True`` (DLC-Live assumes OpenCV's BGR),
 coordinates map back with the pixel-centre convention of the rest of markerless, and the
-dynamic crop box is a square with a sticky side, a multiple of 32 pixels (see
+dynamic crop box is a square with a sticky side from a short ladder (see
 `markerless.live.cropping`), and follows the network's own pose (not the processor's output).
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from markerless.errors import ArgumentError
-from markerless.live.cropping import crop_box
+from markerless.live.cropping import crop_box, next_side
 
 __all__ = ["LivePose"]
 
@@ -105,6 +105,7 @@ class LivePose:
         self._net_pose: np.ndarray | None = None
         self._region_hw: tuple[int, int] = (0, 0)
         self._side: int | None = None  # last dynamic crop's side (kept while it fits)
+        self._compiled_sides: set[int] = set()
         self.pose: np.ndarray | None = None
         self.is_initialized = False
 
@@ -147,9 +148,10 @@ class LivePose:
         self.dynamic_cropping = None
         if self.dynamic[0]:
             box = crop_box(self._net_pose, frame.shape[:2], self.dynamic[1], self.dynamic[2],
-                           previous_side=self._side)
+                           previous_side=self._side, compiled=self._compiled_sides)
             if box is not None:
-                self._side = max(box[1] - box[0], box[3] - box[2])
+                self._side = next_side(max(box[1] - box[0], box[3] - box[2]))
+                self._compiled_sides.add(self._side)
                 x1, x2, y1, y2 = box
                 self.dynamic_cropping = [x1, x2, y1, y2]
                 frame = frame[y1:y2, x1:x2]
@@ -189,8 +191,10 @@ class LivePose:
         return pose
 
     def _warm_crops(self, frame: np.ndarray) -> None:
-        """Compile the crop sizes the first pose implies (that side and the next one up),
-        so the first cropped frames do not stall on an XLA compilation."""
+        """Compile the crop sides the first pose implies (that step of the ladder and its two
+        neighbours), so the first cropped frames do not stall on an XLA compilation."""
+        from markerless.live.cropping import neighbour_sides
+
         hw = self._rgb(frame).shape[:2]
         if self.cropping:
             x1, x2, y1, y2 = self.cropping
@@ -198,13 +202,13 @@ class LivePose:
         box = crop_box(self._net_pose, hw, self.dynamic[1], self.dynamic[2])
         if box is None:
             return
-        side = max(box[1] - box[0], box[3] - box[2])
-        for s in (side, side + 32):
-            shape = (min(hw[0], s), min(hw[1], s))
+        for side in neighbour_sides(next_side(max(box[1] - box[0], box[3] - box[2]))):
+            shape = (min(hw[0], side), min(hw[1], side))
             if self.resize is not None:
                 shape = (max(1, round(shape[0] * self.resize)),
                          max(1, round(shape[1] * self.resize)))
             self.model.warmup(shape)
+            self._compiled_sides.add(side)
 
     def get_pose(self, frame: np.ndarray | None = None, **kwargs: Any) -> np.ndarray:
         """``(K, 3)`` [x, y, likelihood] of one frame, in that frame's pixels."""
