@@ -74,8 +74,8 @@ def _run(live: Any, frames: np.ndarray, warmup: int, mode: str) -> LatencyResult
         frame_size=(int(frames.shape[1]), int(frames.shape[2])), n_frames=len(ms),
         p50_ms=float(np.percentile(ms, 50)), p95_ms=float(np.percentile(ms, 95)),
         p99_ms=float(np.percentile(ms, 99)), max_ms=float(ms.max()), mean_ms=float(ms.mean()),
-        fps=float(1e3 / ms.mean()), cpu_ms=float(1e3 * np.mean(cpu)), cropped_fraction=crops / max(1, len(ms)),
-        mean_crop_pixels=float(np.mean(pixels)),
+        fps=float(1e3 / ms.mean()), cpu_ms=float(1e3 * np.mean(cpu)),
+        cropped_fraction=crops / max(1, len(ms)), mean_crop_pixels=float(np.mean(pixels)),
     )  # fmt: skip
 
 
