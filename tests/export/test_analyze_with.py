@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
-
 from export_helpers import ANIMAL, HEIGHT, WIDTH
+
 from markerless.errors import ConfigError
 
 

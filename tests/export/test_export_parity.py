@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from export_helpers import HEIGHT, WIDTH
+
 from markerless.errors import ArgumentError
 from markerless.export import ExportedModel, read_exported_cfg
 

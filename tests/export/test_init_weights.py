@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from export_helpers import HEIGHT, WIDTH
+
 from markerless.errors import ModelError
 from markerless.training.init_weights import match_keypoints
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from export_helpers import ANIMAL
+
 from markerless.errors import ArgumentError
 from markerless.export import ExportedModel
 from markerless.live import LivePose, PoseRecorder

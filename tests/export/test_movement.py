@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from export_helpers import ANIMAL, HEIGHT, WIDTH
 
 pytest.importorskip("movement")
