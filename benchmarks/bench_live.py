@@ -118,8 +118,8 @@ def main() -> None:
     print()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     cores = os.cpu_count() or 1
-    print(f"load average {load:.1f} on {cores} cores during the run (1 job = {cores:.0f}.0 is "
-          "a full machine: above it the wall-clock figures are inflated by other jobs)")
+    print(f"load average {load:.1f} on {cores} cores at the end of the run (above {cores} other "
+          "jobs share the cores and inflate the wall-clock figures; cpu/f is not inflated)")
     print(f"goal 1: p95 whole frame {full.p95_ms:.1f} ms vs DLC-Live CPU {DLC_LIVE_CPU_MS:.0f} ms"
           f": {DLC_LIVE_CPU_MS / full.p95_ms:.2f}x lower (goal >= 2x); CPU time "
           f"{full.cpu_ms:.0f} ms per frame, i.e. >= {full.cpu_ms / cores:.0f} ms on {cores} "
