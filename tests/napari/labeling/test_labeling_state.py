@@ -53,8 +53,9 @@ def test_sequential_on_the_last_frame_stays_there():
     assert state.current_keypoint[1] == "leftear"  # first still unlabeled keypoint of frame 1
 
 
-def test_quick_keeps_the_bodypart_and_moves_through_frames():
-    state = _state(mode="quick")
+def test_loop_keeps_the_bodypart_and_moves_through_frames():
+    """napari-deeplabcut's LOOP (markerless' old "quick")."""
+    state = _state(mode="loop")
     state.select(2)
     frames = []
     frame = 0
@@ -65,8 +66,10 @@ def test_quick_keeps_the_bodypart_and_moves_through_frames():
     assert frames == [(0, "rightear"), (1, "rightear"), (2, "rightear"), (0, "tailbase")]
 
 
-def test_loop_wraps_within_the_frame():
-    state = _state(mode="loop", rows=[(0, "", "snout"), (0, "", "rightear")])
+def test_sequential_without_next_frame_wraps_within_the_frame():
+    """markerless' old "loop": SEQUENTIAL with *next frame when done* off."""
+    state = _state(rows=[(0, "", "snout"), (0, "", "rightear")])
+    state.advance_frames = False
     state.select(3)
     state.labeled[0, 3] = True
     assert state.after_add(0) == 0

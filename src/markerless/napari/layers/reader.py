@@ -35,6 +35,8 @@ def _serialised(fn):
 
 LayerData = tuple[Any, dict[str, Any], str]
 ReaderFunction = Callable[[str | list[str]], list[LayerData]]
+#: the frame slider's name (napari's default, "-3", reads like a frame number)
+AXIS_LABELS = ("frame", "y", "x")
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv"}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
 
@@ -83,7 +85,8 @@ def read_video_layer(path: Path) -> list[LayerData]:
 
     frames = read_video(path)
     meta = {"markerless": {"kind": "video", "video_path": str(path)}}
-    return [(frames, {"name": path.stem, "rgb": True, "metadata": meta}, "image")]
+    return [(frames, {"name": path.stem, "rgb": True, "metadata": meta,
+                      "axis_labels": AXIS_LABELS}, "image")]
 
 
 # --- labeled frames ---------------------------------------------------------
@@ -206,13 +209,14 @@ def read_labeled_folder(
         frames_meta = {"kind": "frames", "folder": str(folder), "root": str(root),
                        "image_paths": meta_extra["image_paths"]}
         layers.append((image_stack(paths), {"name": folder.name, "rgb": True,
-                                             "metadata": {"markerless": frames_meta}},
-                       "image"))
+                                             "metadata": {"markerless": frames_meta},
+                                             "axis_labels": AXIS_LABELS}, "image"))
     colormap = str((config or {}).get("colormap") or "rainbow")
     size = float((config or {}).get("dotsize") or 8)
     data, kwargs = poses_to_points(poses, kind="labels", colormap=colormap,
                                    extra_meta=meta_extra, size=size)
     kwargs["name"] = f"CollectedData_{poses.scorer} {folder.name}"
+    kwargs["axis_labels"] = AXIS_LABELS
     layers.append((data, kwargs, "points"))
     return layers
 
@@ -286,4 +290,5 @@ def read_analysis_layer(path: Path) -> list[LayerData]:
         poses, kind="analysis", extra_meta={"analysis_path": str(path)}, size=6.0
     )
     kwargs["name"] = f"{path.stem}"
+    kwargs["axis_labels"] = AXIS_LABELS
     return [(data, kwargs, "points")]
