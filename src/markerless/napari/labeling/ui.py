@@ -21,10 +21,9 @@ from qtpy.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QProgressBar,
-    QVBoxLayout,
 )
 
-from markerless.napari.forms import StatusLine, button, group, hbox
+from markerless.napari.forms import StatusLine, button, group, hbox, scroll_layout
 from markerless.napari.labeling import keys
 from markerless.napari.labeling.check_labels_panel import CheckLabelsPanel
 from markerless.napari.labeling.colors import ColorLegend
@@ -111,7 +110,7 @@ class LabelingUI:
         self.checker.issue_selected.connect(self.show_issue)
         self.help_label = QLabel(keys.shortcuts_html(), wordWrap=True,
                                  styleSheet="font-size: 10px")
-        layout = QVBoxLayout(self)
+        layout = scroll_layout(self)  # a small window scrolls the dock, never squeezes it
         for item in (self.layer_label, self.new_layer_button, self.current_label,
                      self.individual_row, self.keypoint_list,
                      hbox("Mode", self.mode_combo, self.advance_check),
