@@ -51,7 +51,13 @@ class TrackEvents:
 
     def starts(self) -> np.ndarray:
         """Frame numbers where an event begins: an animal joins that was not in it on the
-        previous frame (or the previous row is not the previous frame)."""
+        previous frame (or the previous row is not the previous frame). Computed once."""
+        cached = self.__dict__.get("_starts")
+        if cached is None:
+            cached = self.__dict__["_starts"] = self._starts()
+        return cached
+
+    def _starts(self) -> np.ndarray:
         before = np.zeros_like(self.who)
         before[1:] = self.who[:-1]
         gap = np.ones(len(self.frames), bool)
@@ -92,31 +98,51 @@ def _animals(poses: Poses) -> np.ndarray:
 def _seen(poses: Poses, animals: np.ndarray, pcutoff: float | None = None) -> np.ndarray:
     """``(F, A, K)`` bool: the keypoint exists for that animal, has coordinates and, with
     ``pcutoff``, a likelihood at or above it."""
-    ok = np.isfinite(poses.xy[:, animals]).all(-1) & poses.defined[animals][None]
+    every = len(animals) == poses.n_individuals  # no copy of the coordinates then
+    x, y = poses.xy[..., 0], poses.xy[..., 1]
+    if not every:
+        x, y = x[:, animals], y[:, animals]
+    ok = np.isfinite(x) & np.isfinite(y) & poses.defined[animals][None]
     if pcutoff is not None and poses.likelihood is not None:
-        ok &= np.nan_to_num(poses.likelihood[:, animals], nan=-1.0) >= float(pcutoff)
+        lik = poses.likelihood if every else poses.likelihood[:, animals]
+        ok &= lik >= float(pcutoff)  # NaN compares False
     return ok
 
 
 def _centres(poses: Poses, animals: np.ndarray, seen: np.ndarray) -> np.ndarray:
     """``(F, A, 2)`` mean of each animal's seen keypoints (NaN when it has none)."""
-    xy = np.where(seen[..., None], poses.xy[:, animals], 0.0)
     n = seen.sum(-1)
+    out = np.empty((*seen.shape[:2], 2))
+    for c in range(2):  # x then y: contiguous sums over the keypoints
+        coord = poses.xy[..., c][:, animals]
+        out[..., c] = np.where(seen, coord, 0.0).sum(-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n[..., None] > 0, xy.sum(-2) / n[..., None], np.nan)
+        out /= n[..., None]
+    out[n == 0] = np.nan
+    return out
+
+
+#: body_size looks at most this many frames (evenly spaced): a median needs no more.
+BODY_SIZE_FRAMES = 5000
 
 
 def body_size(poses: Poses, pcutoff: float | None = None) -> float:
     """An animal's typical size in px: the median diagonal of its keypoints' bounding box,
     over animals and frames with at least two keypoints (NaN when there are none)."""
     animals = _animals(poses)
-    seen = _seen(poses, animals, pcutoff)
-    xy = poses.xy[:, animals]
-    lo = np.where(seen[..., None], xy, np.inf).min(-2)
-    hi = np.where(seen[..., None], xy, -np.inf).max(-2)
-    diag = np.linalg.norm(hi - lo, axis=-1)
-    ok = (seen.sum(-1) >= 2) & np.isfinite(diag)
-    return float(np.median(diag[ok])) if ok.any() else float("nan")
+    rows = np.unique(np.linspace(0, poses.n_frames - 1, BODY_SIZE_FRAMES).astype(int)) \
+        if poses.n_frames > BODY_SIZE_FRAMES else slice(None)
+    sub = poses.select_frames(rows) if not isinstance(rows, slice) else poses
+    seen = _seen(sub, animals, pcutoff)
+    xy = sub.xy[:, animals]
+    span = np.zeros(seen.shape[:2])
+    for c in range(2):
+        coord = xy[..., c]
+        hi = np.where(seen, coord, -np.inf).max(-1)
+        lo = np.where(seen, coord, np.inf).min(-1)
+        span += (hi - lo) ** 2
+    ok = (seen.sum(-1) >= 2) & np.isfinite(span)
+    return float(np.median(np.sqrt(span[ok]))) if ok.any() else float("nan")
 
 
 def close_approaches(
@@ -131,18 +157,27 @@ def close_approaches(
     mice and flies), ``"px"`` in pixels. Centres are the mean of each animal's
     keypoints (at or above ``pcutoff`` when given).
     """
+    _check_distance(distance, unit)
+    animals = _animals(poses)
+    return _close(poses, animals, _seen(poses, animals, pcutoff), distance, unit, pcutoff)
+
+
+def _check_distance(distance: float, unit: str) -> None:
     if unit not in ("body", "px"):
         raise ArgumentError(f"unit must be 'body' or 'px', not {unit!r}")
     if not float(distance) > 0:
         raise ArgumentError(f"distance must be positive, got {distance}")
-    animals = _animals(poses)
+
+
+def _close(poses: Poses, animals: np.ndarray, seen: np.ndarray, distance: float, unit: str,
+           pcutoff: float | None) -> TrackEvents:
     names = [poses.individuals[i] for i in animals]
     frames = frame_numbers(poses)
     who = np.zeros((poses.n_frames, len(animals)), bool)
     if len(animals) < 2:
         return TrackEvents("close", frames, who, names)
     limit = float(distance) * (body_size(poses, pcutoff) if unit == "body" else 1.0)
-    c = _centres(poses, animals, _seen(poses, animals, pcutoff))
+    c = _centres(poses, animals, seen)
     i, j = np.triu_indices(len(animals), 1)
     d = np.linalg.norm(c[:, i] - c[:, j], axis=-1)  # (F, pairs), NaN when one is absent
     near = np.nan_to_num(d, nan=np.inf) < limit
@@ -157,7 +192,11 @@ def missing_tracks(
     """Frames where an animal has fewer than ``min_keypoints`` keypoints (at or above
     ``pcutoff`` when given): its track is missing or nearly so."""
     animals = _animals(poses)
-    seen = _seen(poses, animals, pcutoff)
+    return _missing(poses, animals, _seen(poses, animals, pcutoff), min_keypoints)
+
+
+def _missing(poses: Poses, animals: np.ndarray, seen: np.ndarray, min_keypoints: int
+             ) -> TrackEvents:
     who = seen.sum(-1) < max(int(min_keypoints), 1)
     return TrackEvents("missing", frame_numbers(poses), who,
                        [poses.individuals[i] for i in animals])
@@ -167,13 +206,19 @@ def low_confidence(poses: Poses, pcutoff: float = 0.6) -> TrackEvents:
     """Frames where an animal is there but the mean likelihood of its keypoints is below
     ``pcutoff`` (tracks without likelihoods, e.g. human labels, have no such frames)."""
     animals = _animals(poses)
+    return _low(poses, animals, _seen(poses, animals), pcutoff)
+
+
+def _low(poses: Poses, animals: np.ndarray, seen: np.ndarray, pcutoff: float) -> TrackEvents:
     names = [poses.individuals[i] for i in animals]
     frames = frame_numbers(poses)
     if poses.likelihood is None:
         return TrackEvents("low_confidence", frames,
                            np.zeros((poses.n_frames, len(animals)), bool), names)
-    seen = _seen(poses, animals)
-    lik = np.where(seen, np.nan_to_num(poses.likelihood[:, animals], nan=0.0), 0.0)
+    lik = poses.likelihood if len(animals) == poses.n_individuals else \
+        poses.likelihood[:, animals]
+    seen = seen & np.isfinite(lik)
+    lik = np.where(seen, lik, 0.0)
     n = seen.sum(-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(n > 0, lik.sum(-1) / np.maximum(n, 1), np.inf)
@@ -192,14 +237,18 @@ def find_track_events(
     unknown = sorted(set(kinds) - set(EVENT_KINDS))
     if unknown:
         raise ArgumentError(f"unknown event kinds {unknown}; choose from {list(EVENT_KINDS)}")
+    if "close" in kinds:
+        _check_distance(distance, unit)
+    animals = _animals(poses)
+    seen = _seen(poses, animals)  # shared by the three kinds
     out: dict[str, TrackEvents] = {}
     for kind in kinds:
         if kind == "close":
-            out[kind] = close_approaches(poses, distance, unit)
+            out[kind] = _close(poses, animals, seen, distance, unit, None)
         elif kind == "missing":
-            out[kind] = missing_tracks(poses, min_keypoints)
+            out[kind] = _missing(poses, animals, seen, min_keypoints)
         else:
-            out[kind] = low_confidence(poses, pcutoff)
+            out[kind] = _low(poses, animals, seen, pcutoff)
     return out
 
 

@@ -74,13 +74,18 @@ def _colormap(by_name: dict, colormap: str):
                     name=f"markerless-{colormap}-{len(colors)}")  # fmt: skip
 
 
-def tracks_data(poses: Any, pcutoff: float) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def tracks_data(poses: Any, pcutoff: float, per: str = "bodypart"
+                ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Tracks ``(track_id, frame, y, x)`` of the points at or above ``pcutoff``, and features.
 
-    Track ``i * K + k`` follows bodypart ``k`` of individual ``i``.
+    Track ``i * K + k`` follows bodypart ``k`` of individual ``i``; with
+    ``per="individual"`` track ``i`` follows individual ``i``'s centre (the mean of those
+    points), one line per animal (13x fewer vertices to redraw after an identity swap).
     """
     n_k, n_i = poses.xy.shape[2], poses.xy.shape[1]
     ok = np.isfinite(poses.xy).all(-1) & (_likelihood(poses) >= pcutoff) & poses.defined[None]
+    if per == "individual":
+        return _centre_tracks(poses, ok)
     f, i, k = np.nonzero(ok)
     track = i * n_k + k
     order = np.lexsort((f, track))
@@ -97,12 +102,28 @@ def tracks_data(poses: Any, pcutoff: float) -> tuple[np.ndarray, dict[str, np.nd
     return data, features
 
 
+def _centre_tracks(poses: Any, ok: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    n_i = poses.xy.shape[1]
+    n = ok.sum(-1)  # (F, I)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centre = np.stack([np.where(ok, poses.xy[..., c], 0.0).sum(-1) for c in range(2)],
+                          -1) / n[..., None]  # fmt: skip
+        lik = np.where(ok, _likelihood(poses), 0.0).sum(-1) / n
+    f, i = np.nonzero(n.T > 0)[::-1]  # track-major order, frames increasing
+    data = np.column_stack([i, _frame_numbers(poses)[f], centre[f, i, 1], centre[f, i, 0]])
+    features = {"bodypart_color": np.zeros(len(f)), "bodypart_index": np.full(len(f), -1.0),
+                "individual_index": i.astype(float), "individual_color": i / max(n_i - 1, 1),
+                "likelihood": lik[f, i]}  # fmt: skip
+    return data.astype(float), features
+
+
 def _set_tracks(layer: Any, poses: Any, pcutoff: float) -> None:
-    data, features = tracks_data(poses, pcutoff)
+    info = layer.metadata.get(META_KEY) or {}
+    data, features = tracks_data(poses, pcutoff, info.get("per", "bodypart"))
     if not len(data):  # napari cannot hold empty tracks: hide instead
         layer.visible = False
         return
-    color = (layer.metadata.get(META_KEY) or {}).get("color_feature", "bodypart_color")
+    color = info.get("color_feature", "bodypart_color")
     layer.color_by = "track_id"  # the old features go with the old data
     layer.data = data
     layer.features = features
@@ -119,18 +140,24 @@ def _set_points(layer: Any, poses: Any, pcutoff: float) -> None:
     layer.selected_data = set()
     layer.data = data
     layer.features = kwargs["features"]
+    if poses.multianimal:  # back to colour by individual (an edit may have set colours)
+        layer.border_color_cycle = kwargs["border_color_cycle"]
+        layer.border_color = "individual"
     layer.refresh_colors(update_color_mapping=False)
     shown = kwargs.get("shown")
     layer.shown = np.ones(len(data), bool) if shown is None else shown
 
 
-def refresh_prediction_layers(layers: PredictionLayers, poses: Any = None) -> None:
-    """Redraw the Points and Tracks of ``layers`` from ``poses`` (default ``layers.poses``),
-    e.g. after identities were swapped; the layers keep their keys and display settings."""
+def refresh_prediction_layers(layers: PredictionLayers, poses: Any = None,
+                              points: bool = True) -> None:
+    """Redraw the Points (unless ``points=False``) and Tracks of ``layers`` from ``poses``
+    (default ``layers.poses``), e.g. after they were edited; the layers keep their keys
+    and display settings."""
     if poses is not None:
         layers.poses = poses
     pcutoff = float(layers.points.metadata[META_KEY].get("pcutoff", 0.0))
-    _set_points(layers.points, layers.poses, pcutoff)
+    if points:
+        _set_points(layers.points, layers.poses, pcutoff)
     _set_tracks(layers.tracks, layers.poses, pcutoff)
 
 
@@ -149,8 +176,8 @@ def add_prediction_layers(
 
     Layers of the same file are updated rather than added twice; the video layer is
     reused when one for the same file is open. ``poses`` are shown instead of reading
-    ``analysis`` (tracks opened from a .slp, or edited); ``color_by="individual"``
-    colours the trajectories by identity.
+    ``analysis`` (tracks opened from a .slp, or edited); ``color_by="individual"`` draws
+    one trajectory per individual (its centre), coloured by identity.
     """
     from markerless.io.dlc_analysis import read_analysis
     from markerless.napari.layers.reader import read_video_layer
@@ -181,7 +208,8 @@ def add_prediction_layers(
     _remove(viewer, name)
     _remove(viewer, f"{name} tracks")
     points = viewer.add_points(data, **kwargs)
-    tdata, tfeatures = tracks_data(poses, pcutoff)
+    per = "individual" if color_by == "individual" else "bodypart"
+    tdata, tfeatures = tracks_data(poses, pcutoff, per)
     feature = COLOR_FEATURES[color_by]
     cmap = (individual_colormap(poses.individuals) if color_by == "individual"
             else bodypart_colormap(poses.bodyparts, colormap))  # fmt: skip
@@ -193,7 +221,7 @@ def add_prediction_layers(
         tdata, features=tfeatures, color_by=feature, colormaps_dict={feature: cmap},
         name=f"{name} tracks", tail_length=min(60, max(poses.n_frames, 1)), tail_width=2,
         blending="translucent",
-        metadata={META_KEY: {**extra, "kind": "tracks", "color_feature": feature}},
+        metadata={META_KEY: {**extra, "kind": "tracks", "color_feature": feature, "per": per}},
     )  # fmt: skip
     tracks.visible = not empty
     viewer.layers.selection.active = points

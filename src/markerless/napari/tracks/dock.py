@@ -43,6 +43,7 @@ from markerless.napari.layers.predictions import (
 from markerless.napari.pickers import ConfigPicker
 from markerless.napari.session import follow_project, unwrap
 from markerless.napari.tracks import jobs
+from markerless.napari.tracks.layers import swap_points
 from markerless.napari.tracks.state import EVENT_LABELS, EventParams, TracksState
 
 #: (keys, what they do) on the tracks' Points and Tracks layers, as listed in docs/napari.md.
@@ -261,7 +262,7 @@ class TracksWidget(QWidget):
         else:
             start, stop = self.current_frame, None
         edit = self.state.swap(a, b, start, stop)
-        self._redraw(f"Swapped {edit.describe()} (unsaved; U to undo)")
+        self._redraw(edit, f"Swapped {edit.describe()} (unsaved; U to undo)")
         return edit
 
     @reports_errors
@@ -269,7 +270,7 @@ class TracksWidget(QWidget):
         if not self._need_tracks():
             return None
         edit = self.state.undo()
-        self._redraw("Nothing to undo" if edit is None else f"Undid {edit.describe()}")
+        self._redraw(edit, "Nothing to undo" if edit is None else f"Undid {edit.describe()}")
         return edit
 
     @reports_errors
@@ -277,11 +278,14 @@ class TracksWidget(QWidget):
         if not self._need_tracks():
             return None
         edit = self.state.redo()
-        self._redraw("Nothing to redo" if edit is None else f"Redid {edit.describe()}")
+        self._redraw(edit, "Nothing to redo" if edit is None else f"Redid {edit.describe()}")
         return edit
 
-    def _redraw(self, text: str) -> None:
-        refresh_prediction_layers(self.layers, self.state.poses)
+    def _redraw(self, edit: Any, text: str) -> None:
+        """Show a swap (or its undo): the points relabelled in place, the tracks rebuilt."""
+        if edit is not None:
+            swap_points(self.layers.points, edit.a, edit.b, edit.start, edit.stop)
+            refresh_prediction_layers(self.layers, self.state.poses, points=False)
         if self.state.dirty and "unsaved" not in text:
             text += " (unsaved)"
         self.job.set_status(text)
