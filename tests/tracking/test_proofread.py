@@ -146,3 +146,33 @@ def test_command_line_swap_events_and_labeling(project, tmp_path, capsys):
     assert main(["tracks-to-labeling", str(project.config), str(project.tracks),
                  "--frames", "81,82"]) == 0
     assert capsys.readouterr().out.strip().endswith("[81, 82]")
+
+
+def test_unique_bodyparts_stay_put(project, tmp_path):
+    """DeepLabCut's `single` (unique bodyparts) is written, read and saved, never swapped."""
+    from markerless.poses import Poses
+    from markerless.tracking.events import find_track_events
+    from markerless.tracking.tracks_io import write_tracks
+
+    animals = read_analysis(project.tracks)
+    n_f, n_a, n_k, _ = animals.xy.shape
+    xy = np.full((n_f, n_a + 1, n_k + 1, 2), np.nan)
+    xy[:, :n_a, :n_k] = animals.xy
+    xy[:, n_a, n_k] = [5.0, 7.0]
+    lik = np.full(xy.shape[:3], np.nan)
+    lik[:, :n_a, :n_k] = animals.likelihood
+    lik[:, n_a, n_k] = 0.9
+    defined = np.zeros((n_a + 1, n_k + 1), bool)
+    defined[:n_a, :n_k] = defined[n_a, n_k] = True
+    poses = Poses(xy, animals.bodyparts + ["arena"], animals.individuals + ["single"],
+                  animals.frames, animals.scorer, lik, defined)
+    path = write_tracks(poses, tmp_path / "v_el.h5")
+    tracks = read_tracks_file(path)
+    assert tracks.poses.individuals == ["animal0", "animal1", "single"]
+    assert find_track_events(tracks.poses)["missing"].animals == ["animal0", "animal1"]
+    swap_identities(tracks.poses, "animal0", "animal1", 60, inplace=True)
+    save_tracks(tracks)
+    back = read_analysis(path)
+    assert back.equals(tracks.poses) and (back.xy[:, 2, n_k] == [5.0, 7.0]).all()
+    assert _error(Poses(back.xy[:, :2, :n_k], animals.bodyparts, animals.individuals),
+                  project.truth).max() < 3
