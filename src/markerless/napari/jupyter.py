@@ -39,6 +39,7 @@ DOCKS = {
     "training": "Training",
     "analysis": "Analysis",
     "refine": "Refine and results",
+    "tracks": "Tracks",
 }
 DEFAULT_DOCKS = ("project", "labeling", "training", "analysis")
 
