@@ -195,7 +195,7 @@ def test_multianimal_keypoints_colours_and_save(make_napari_viewer, tmp_path):
 
     from markerless.io.config import default_config, write_config
     from markerless.io.dlc_labels import read_labels
-    from markerless.napari.convert import bodypart_colors
+    from markerless.napari.convert import individual_colors
 
     cfg = default_config("t", "tester", "Nov21", multianimal=True, bodyparts=["head", "tail"],
                          individuals=["m1", "m2"], unique_bodyparts=["corner"],
@@ -216,7 +216,7 @@ def test_multianimal_keypoints_colours_and_save(make_napari_viewer, tmp_path):
     assert viewer.dims.current_step[0] == 1 and dock.state.current_keypoint == ("single", "corner")
     assert dock.skeleton_layer.data.shape == (2, 2, 3)  # one head-tail edge per animal
     dock.color_combo.setCurrentText("individual")
-    colors = bodypart_colors(["m1", "m2", "single"], "tab10")
+    colors = individual_colors(["m1", "m2", "single"])  # one tab10 colour each, in order
     for color, ind in zip(points.face_color, points.features["individual"], strict=True):
         np.testing.assert_allclose(color, colors[ind], atol=1e-6)
     assert dock.save()

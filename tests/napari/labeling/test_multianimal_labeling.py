@@ -48,7 +48,7 @@ def test_label_two_animals_copy_the_previous_frame_and_save_madlc(make_napari_vi
     from qtpy.QtCore import Qt
 
     from markerless.io.dlc_labels import read_labels
-    from markerless.napari.convert import bodypart_colors
+    from markerless.napari.convert import individual_colors
 
     config, truth = make_ma_project(tmp_path)
     bps = truth.bodyparts
@@ -85,7 +85,7 @@ def test_label_two_animals_copy_the_previous_frame_and_save_madlc(make_napari_vi
     # F: colour by individual and back (napari-deeplabcut's key, also markerless')
     key(qtbot, viewer, Qt.Key.Key_F)
     assert dock.color_combo.currentText() == "individual"
-    colors = bodypart_colors([*ANIMALS, "single"], "tab10")
+    colors = individual_colors([*ANIMALS, "single"])
     for color, ind in zip(points.face_color, points.features["individual"], strict=True):
         np.testing.assert_allclose(color, colors[ind], atol=1e-6)
     assert list(dock.legend.entries) == [*ANIMALS, "single"]
