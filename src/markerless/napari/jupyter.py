@@ -39,6 +39,8 @@ DOCKS = {
     "training": "Training",
     "analysis": "Analysis",
     "refine": "Refine and results",
+    "calibration": "3D calibration",
+    "triangulation": "3D triangulation",
 }
 DEFAULT_DOCKS = ("project", "labeling", "training", "analysis")
 
