@@ -1,4 +1,4 @@
-"""Small synthetic 3D projects for the 3D docks and layers (built once per module).
+"""Small synthetic 3D projects for the 3D docks and layers (built once per session).
 
 ``result3d``: three known cameras (the true rig as the project's calibration.toml), a
 walking animal projected into every view with noise, a few missing views and confident
@@ -62,7 +62,7 @@ def _write_video(path: Path, px: np.ndarray, size: tuple[int, int]) -> None:
         writer.write(frames)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def result3d(tmp_path_factory):
     """(config, rig, outputs of triangulate, truth (F, J, 3), outliers (C, F, J))."""
     from markerless.io.dlc_analysis import write_analysis
@@ -91,7 +91,7 @@ def result3d(tmp_path_factory):
     return config, rig, out[0], truth, outliers
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def board_images():
     """(rig, board, images (2, 8, h, w)) rendered once: the slow part of a calibration."""
     from markerless.pose3d.boards import CharucoBoard

@@ -113,6 +113,7 @@ class TriangulationWidget(QWidget):
                                                     "disagrees with the 3D points"))]))
         layout.addStretch(1)
         follow_project3d(self, self.viewer)
+        self._adopt_open_result()
 
     # --- plumbing ---------------------------------------------------------------------------
     @property
@@ -225,6 +226,10 @@ class TriangulationWidget(QWidget):
     @reports_errors
     def open_result(self, path: str | os.PathLike) -> list[Any]:
         """Load a 3D result (with this project's calibration and skeleton) and show it in 3D."""
+        self._load(path)
+        return self.show_3d()
+
+    def _load(self, path: str | os.PathLike) -> None:
         from markerless.napari.layers.pose3d_files import load_result
 
         config = self.config.path if self.config.path and self.config.path.is_file() else None
@@ -237,7 +242,19 @@ class TriangulationWidget(QWidget):
         self.summary.setText(f"{pts.n_frames} frames, {len(pts.bodyparts)} bodyparts"
                              + (f", {len(pts.individuals)} individuals" if pts.multianimal
                                 else "") + (f"; cameras {', '.join(cams)}" if cams else ""))
-        return self.show_3d()
+
+    def _adopt_open_result(self) -> None:
+        """A 3D result already open (dropped on the viewer): offer its camera views."""
+        from markerless.napari.layers.pose3d import KIND_POINTS_3D
+
+        for layer in list(self.viewer.layers)[::-1]:
+            info = meta(layer)
+            if info.get("kind") == KIND_POINTS_3D and info.get("result_path"):
+                try:
+                    self._load(info["result_path"])
+                except Exception:  # noqa: BLE001 - the file moved: open one by hand
+                    self.result = None
+                return
 
     @reports_errors
     def show_3d(self) -> list[Any]:
