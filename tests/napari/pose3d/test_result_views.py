@@ -16,21 +16,21 @@ N_FRAMES = 30
 pytestmark = pytest.mark.gui
 
 SCREENSHOTS = Path("/tmp")
+DOCS_IMAGES = Path(__file__).resolve().parents[3] / "docs" / "images"
+screenshots = pytest.mark.skipif(not os.environ.get("MARKERLESS_SCREENSHOTS"),
+                                 reason="screenshots only with MARKERLESS_SCREENSHOTS=1")
 
 
-def _screenshot(viewer, qtbot, name: str) -> None:
-    """With MARKERLESS_SCREENSHOTS=1: the canvas, non-blank, saved to /tmp/<name>."""
+def _screenshot(viewer, qtbot, name: str, canvas_only: bool = False) -> None:
+    """The window (or its canvas), non-blank, saved to /tmp/<name> and as docs/napari.md's
+    image ``docs/images/<name>``."""
     import imageio.v3 as iio
 
-    if not os.environ.get("MARKERLESS_SCREENSHOTS"):
-        return
-    viewer.window.resize(1500, 900)
-    viewer.window.show()
-    qtbot.wait(200)
-    viewer.reset_view()
-    image = viewer.screenshot(canvas_only=True, flash=False)
+    qtbot.wait(300)
+    image = viewer.screenshot(canvas_only=canvas_only, flash=False)
     assert image.std() > 5, f"{name} is blank"
     iio.imwrite(SCREENSHOTS / name, image)
+    iio.imwrite(DOCS_IMAGES / name, image)
 
 
 def test_reader_opens_a_3d_result_in_3d(make_napari_viewer, result3d):
@@ -114,7 +114,6 @@ def test_triangulation_dock_shows_3d_and_the_camera_views(make_napari_viewer, qt
     assert viewer.dims.ndisplay == 3 and len(layers) == 4
     assert [dock.camera.itemText(i) for i in range(dock.camera.count())] == CAMERAS + [
         ALL_CAMERAS]
-    _screenshot(viewer, qtbot, "markerless-3d-view.png")
 
     # every camera in a grid of the camera-views viewer, four layers each
     cam_viewer = make_napari_viewer()
@@ -156,6 +155,47 @@ def test_triangulation_dock_shows_3d_and_the_camera_views(make_napari_viewer, qt
     assert frame > 5 and any((d.error[d.frame == frame] > 10).any()
                              for d in dock.views.disagreements.values())
     assert cam_viewer.dims.point[0] == frame
-    if os.environ.get("MARKERLESS_SCREENSHOTS"):
-        dock.show_camera("top", viewer=cam_viewer)
-        _screenshot(cam_viewer, qtbot, "markerless-3d-camera-view.png")
+
+
+def _triangulation_dock(viewer, config, result):
+    from markerless.napari.pose3d.triangulation_dock import TriangulationWidget
+
+    dock = TriangulationWidget(viewer)
+    viewer.window.add_dock_widget(dock, name="3D triangulation")
+    dock.set_config(config)
+    dock.open_result(result)
+    return dock
+
+
+@screenshots
+def test_screenshot_of_the_3d_view(make_napari_viewer, qtbot, result3d):
+    from markerless.napari.layers.pose3d import viewer_camera
+
+    config, _, out, _, _ = result3d
+    viewer = make_napari_viewer(show=True)
+    viewer.window.resize(1400, 860)
+    dock = _triangulation_dock(viewer, config, out["dlc_3d"])
+    qtbot.wait(300)
+    viewer.dims.set_point(0, 12)
+    _screenshot(viewer, qtbot, "pose3d-view.png")  # as it opens: the animal
+    viewer.reset_view()  # zoomed out: the cameras around it
+    viewer_camera(viewer).angles = (-30.0, 20.0, 0.0)
+    viewer_camera(viewer).zoom *= 0.7  # tilted, the rig's box needs more room
+    _screenshot(viewer, qtbot, "pose3d-rig.png", canvas_only=True)
+    assert dock.result is not None
+
+
+@screenshots
+def test_screenshot_of_a_camera_view(make_napari_viewer, qtbot, result3d):
+    from markerless.napari.layers.pose3d import viewer_camera
+
+    config, _, out, _, _ = result3d
+    dock = _triangulation_dock(make_napari_viewer(), config, out["dlc_3d"])
+    cam_viewer = make_napari_viewer(show=True)
+    cam_viewer.window.resize(1000, 760)
+    qtbot.wait(300)
+    _, points, _, _ = dock.show_camera("top", viewer=cam_viewer)
+    dock.next_large_error()
+    viewer_camera(cam_viewer).center = tuple(np.nanmedian(points.data[:, 1:], axis=0))
+    viewer_camera(cam_viewer).zoom *= 2.5  # the animal, not the whole floor
+    _screenshot(cam_viewer, qtbot, "pose3d-camera-view.png", canvas_only=True)

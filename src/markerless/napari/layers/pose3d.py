@@ -287,8 +287,8 @@ def show_3d(viewer: Any, result: Result3D | str | os.PathLike) -> list[Any]:
 
 
 def set_3d_display(viewer: Any, focus: Any = None) -> None:
-    """3D display; with ``focus`` (the 3D points layer) centred and zoomed on its extent,
-    the cameras around it partly in view."""
+    """3D display; with ``focus`` (the 3D points layer) centred and zoomed on its extent
+    over all frames (zoom out to see the cameras around it)."""
     viewer.dims.ndisplay = 3
     camera = viewer_camera(viewer)
     camera.orientation = ("away", "down", "right")
@@ -298,7 +298,7 @@ def set_3d_display(viewer: Any, focus: Any = None) -> None:
         mine = np.asarray(focus.extent.world)[:, -3:]
         ratio = np.ptp(full, axis=0).max() / max(np.ptp(mine, axis=0).max(), 1e-9)
         camera.center = tuple(mine.mean(axis=0))
-        camera.zoom = camera.zoom * float(np.clip(ratio / 1.4, 1.0, 2.0))  # cameras at the edge
+        camera.zoom = camera.zoom * float(np.clip(ratio / 1.4, 1.0, 50.0))
     if viewer.dims.ndim == 4:
         viewer.dims.axis_labels = ("frame", "z", "y", "x")
     camera.angles = (-30.0, 20.0, 0.0)  # tilted: depth is seen at once
