@@ -107,6 +107,12 @@ def test_a_refused_calibration_is_one_line_and_its_table(make_napari_viewer, qtb
     assert dock.table.item(0, 3).foreground().color().name() == "#ff6b6b"
     assert not (calibration_project.parent / "camera_matrix" / "calibration.toml").exists()
     assert "refused" in dock.summary.text()
+    # a 2D project's config: one line saying what is wrong, and the dock keeps working
+    other = calibration_project.parent / "2d.yaml"
+    other.write_text("Task: x\nbodyparts: [a, b]\n")
+    dock.set_config(other)
+    assert "is not a 3D project config" in dock.job.status.text()
+    assert "Traceback" not in dock.job.status.text() and dock.job.status.styleSheet()
 
 
 def test_stop_before_the_boards_are_found(make_napari_viewer, qtbot, calibration_project):

@@ -77,8 +77,12 @@ def test_reader_opens_a_3d_result_in_3d(make_napari_viewer, result3d):
     same = next(ly for ly in other if ly.name == "trial1_DLC_3D_anipose")
     np.testing.assert_allclose(same.data, points.data)
     np.testing.assert_allclose(same.face_color, points.face_color)
-    # a Triangulation dock opened now takes the project and the result over
+    # a Triangulation dock opened now takes the project and the result over (the 2D
+    # docks do not take the 3D config for their project)
     from markerless.napari.pose3d.triangulation_dock import TriangulationWidget
+    from markerless.napari.session import find_project_config
+
+    assert find_project_config(viewer) is None
 
     dock = TriangulationWidget(viewer)
     assert dock.config.path == config and dock.result.path == out["anipose"]

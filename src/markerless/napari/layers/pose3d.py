@@ -80,8 +80,9 @@ def _features(result: Result3D, bodyparts, individuals, error) -> pd.DataFrame:
 
 
 def _meta(result: Result3D, kind: str, **extra: Any) -> dict[str, Any]:
+    """``config3d``, not ``config``: the 2D docks take a layer's ``config`` for their project."""
     return {META_KEY: {"kind": kind, "result_path": str(result.path),
-                       "config": None if result.config is None else str(result.config),
+                       "config3d": None if result.config is None else str(result.config),
                        **extra}}
 
 

@@ -89,13 +89,22 @@ class Result3D:
         return int((self.meta.get("frame_offsets") or {}).get(camera, 0))
 
 
-def _meta_for(path: Path) -> Path | None:
-    """``<base>_meta.json`` of a result file: the longest ``base`` that starts its name
-    (``x_DLC_3D.h5``, ``x_DLC_3D_anipose.csv``, ``x_DLC_3D_filtered.h5`` -> ``x_DLC_3D``)."""
+def _meta_for(path: Path) -> dict[str, Any]:
+    """The ``<base>_meta.json`` of a result file (``x_DLC_3D.h5``, ``x_DLC_3D_anipose.csv``,
+    ``x_DLC_3D_filtered.h5`` -> ``x_DLC_3D_meta.json``): the longest ``base`` that starts
+    the file's name, among the ``_meta.json`` files written by ``triangulate``."""
     stem = path.stem
-    found = [p for p in path.parent.glob("*_meta.json")
-             if stem.startswith(p.name[: -len("_meta.json")])]
-    return max(found, key=lambda p: len(p.name)) if found else None
+    found = sorted((p for p in path.parent.glob("*_meta.json")
+                    if stem.startswith(p.name[: -len("_meta.json")])),
+                   key=lambda p: len(p.name), reverse=True)
+    for cand in found:
+        try:
+            meta = json.loads(cand.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(meta, dict) and meta.get("cameras"):
+            return meta
+    return {}
 
 
 def _is_config3d(path: Path) -> bool:
@@ -131,9 +140,10 @@ def load_result(path: str | os.PathLike, config: str | os.PathLike | None = None
                 calibration: Any = None) -> Result3D:
     """A ``_DLC_3D.h5``/``.csv`` or anipose CSV with its meta, calibration and project.
 
-    ``config`` (the 3D config.yaml) and ``calibration`` (a path or a ``CameraGroup``)
-    default to what the result's ``_meta.json`` names: the calibration it was
-    triangulated with, and the project two folders above it (``camera_matrix/``).
+    ``calibration`` (a path or a ``CameraGroup``) defaults to the one the result's
+    ``_meta.json`` says it was triangulated with, else ``config``'s; ``config`` (the 3D
+    config.yaml: skeleton, colormap) to the project two folders above the calibration
+    (``<project>/camera_matrix/calibration.toml``).
     """
     from markerless.pose3d.camera import CameraGroup
     from markerless.pose3d.outputs import read_anipose_csv, read_dlc_3d
@@ -144,25 +154,19 @@ def load_result(path: str | os.PathLike, config: str | os.PathLike | None = None
     else:
         points = read_dlc_3d(path)
         _errors_from_anipose(points, path)
-    meta: dict[str, Any] = {}
-    meta_path = _meta_for(path)
-    if meta_path is not None:
-        try:
-            meta = json.loads(meta_path.read_text())
-        except (OSError, ValueError):
-            meta = {}
+    meta = _meta_for(path)
     cfg_path = Path(config) if config is not None else None
     if cfg_path is not None and cfg_path.is_dir():
         cfg_path = cfg_path / "config.yaml"
     cfg: dict[str, Any] = {}
+    if calibration is None and meta.get("calibration") and Path(meta["calibration"]).is_file():
+        calibration = Path(meta["calibration"])  # the one it was triangulated with
     if cfg_path is not None:
         from markerless.pose3d.project import calibration_path, read_config3d
 
         cfg, project = read_config3d(cfg_path)
         if calibration is None:
             calibration = calibration_path(cfg, project)
-    if calibration is None and meta.get("calibration"):
-        calibration = Path(meta["calibration"])
     group = None
     if isinstance(calibration, CameraGroup):
         group = calibration
@@ -176,8 +180,9 @@ def load_result(path: str | os.PathLike, config: str | os.PathLike | None = None
     wanted = meta.get("cameras") or cfg.get("camera_names") or []
     if group is not None and wanted and set(wanted) <= set(group.get_names()):
         group = group.subset_cameras_names(list(wanted))  # the cameras used, in their order
-    skeleton = [(str(a), str(b)) for a, b in (cfg.get("skeleton") or []) if
-                a in points.bodyparts and b in points.bodyparts]
+    edges = [tuple(e) for e in (cfg.get("skeleton") or []) if len(e) == 2]
+    skeleton = [(str(a), str(b)) for a, b in edges
+                if a in points.bodyparts and b in points.bodyparts]
     colour = str(cfg.get("skeleton_color") or "white")
     return Result3D(path, points, meta, group, cfg_path, skeleton,
                     str(cfg.get("colormap") or "rainbow"),

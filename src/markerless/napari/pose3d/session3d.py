@@ -61,7 +61,7 @@ def follow_project3d(dock: Any, viewer: Any) -> None:
     dock.config.changed.connect(to_session)
     start = current.config_path
     if start is None:
-        found = [meta(ly).get("config") for ly in unwrap(viewer).layers]
+        found = [meta(ly).get("config3d") for ly in unwrap(viewer).layers]
         start = next((Path(c) for c in found[::-1] if c and Path(c).is_file()), None)
     if start is not None:
         dock.set_config(start)
