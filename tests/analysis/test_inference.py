@@ -5,31 +5,14 @@ from __future__ import annotations
 import pickle
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
-from analysis_helpers import direct_predictions
+from analysis_helpers import PeakModel, direct_predictions
 from flax import nnx
 
 from markerless.analysis.inference import FusedPredictor, Geometry, ModelPayload
 from markerless.decoding import decode_logits
 from markerless.model import normalize_images
-
-
-class PeakModel(nnx.Module):
-    """Score logits = mean brightness of each ``stride`` x ``stride`` cell (every channel),
-    so the decoded keypoint is the cell of the brightest blob: a model with a known answer."""
-
-    def __init__(self, stride: int = 4, k: int = 2):
-        self.stride, self.k = stride, k
-        self.gain = nnx.Param(jnp.ones(()))
-
-    def __call__(self, x):
-        b, h, w, _ = x.shape
-        s = self.stride
-        cells = x[..., 0].reshape(b, h // s, s, w // s, s).mean(axis=(2, 4)) * self.gain
-        logits = jnp.repeat(cells[..., None], self.k, axis=-1)
-        return logits, jnp.zeros((*logits.shape, 2), jnp.float32)
 
 
 def test_fused_equals_network_then_decode(tiny_model):

@@ -39,6 +39,7 @@ DOCKS = {
     "training": "Training",
     "analysis": "Analysis",
     "refine": "Refine and results",
+    "tracks": "Tracks",
     "calibration": "3D calibration",
     "triangulation": "3D triangulation",
 }

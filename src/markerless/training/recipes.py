@@ -70,9 +70,15 @@ class TrainConfig:
         Scoremap loss weight of an unlabeled (NaN) keypoint: 1 trains its whole map as
         "not here" (DeepLabCut's ``weigh_only_present_joints: false``), so a part that is
         not visible gets a likelihood below ``pcutoff``; 0 leaves it out of the loss.
-    positive_weight, visibility_weight
-        Loss weight of target cells against empty ones, and of the "is the part in this
-        image" term on each map's peak (`markerless.training.targets.heatmap_loss_terms`).
+    positive_weight, rare_part_boost, visibility_weight
+        Loss weight of target cells against empty ones; how much more (at most) the target
+        cells of a rarely labeled part weigh, by how much rarer it is labeled than the most
+        frequent part (`markerless.training.targets.positive_weights`); and the weight of
+        the "is the part in this image" term on each map's peak
+        (`markerless.training.targets.heatmap_loss_terms`).
+    freeze_backbone_steps
+        Hold the pretrained backbone's weights still for this many first steps, while the
+        new head learns (`markerless.training.train_step.freeze_for`).
     freeze_bn
         Keep BatchNorm running statistics fixed (DLC does when fine-tuning with small
         batches); ``None`` = frozen exactly when ``pretrained``.
@@ -107,6 +113,8 @@ class TrainConfig:
     locref_huber_weight: float = 0.05
     unlabeled_weight: float = 0.0
     positive_weight: float = 1.0
+    rare_part_boost: float = 1.0
+    freeze_backbone_steps: int = 0
     visibility_weight: float = 0.0
     freeze_bn: bool | None = None
     displayiters: int = 50

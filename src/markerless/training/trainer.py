@@ -40,6 +40,7 @@ from flax import nnx
 from markerless.errors import ModelError
 from markerless.training import checkpoint as ckpt
 from markerless.training.recipes import TrainConfig, write_pose_cfg
+from markerless.training.targets import positive_weights
 from markerless.training.train_step import make_optimizer, make_schedule, make_train_step
 
 __all__ = ["Trainer", "iter_train", "make_optimizer", "make_schedule", "train_network"]
@@ -113,8 +114,10 @@ class Trainer:
         self.saved_step = 0
         self.last_loss = float("nan")
         self._schedule = make_schedule(tc)
-        self._train_step = make_train_step(self.graphdef, tc, len(data.frames),
-                                           data.images.shape[1:3], pairs)
+        self._train_step = make_train_step(
+            self.graphdef, tc, len(data.frames), data.images.shape[1:3], pairs,
+            positive_weights(data.keypoints, tc.positive_weight, tc.rare_part_boost)
+            if tc.rare_part_boost > 1 else None)
         if resume_from is not None:
             self._restore(self.train_dir / TRAIN_STATE, *resume_from)
 

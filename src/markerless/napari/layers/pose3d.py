@@ -23,7 +23,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from markerless.napari.layers.convert import META_KEY, bodypart_colors, poses_to_points
+from markerless.napari.layers.convert import (
+    META_KEY,
+    bodypart_colors,
+    individual_colors,
+    poses_to_points,
+)
 from markerless.napari.layers.pose3d_files import (
     Disagreement,
     Result3D,
@@ -93,7 +98,7 @@ def _colour_kwargs(result: Result3D) -> dict[str, Any]:
                               "face_color_cycle": {bp: colors[bp] for bp in pts.bodyparts}}
     if pts.multianimal:
         kwargs["border_color"] = "individual"
-        kwargs["border_color_cycle"] = bodypart_colors(pts.individuals, "tab10")
+        kwargs["border_color_cycle"] = individual_colors(pts.individuals)
     return kwargs
 
 
