@@ -40,6 +40,8 @@ DOCKS = {
     "analysis": "Analysis",
     "refine": "Refine and results",
     "tracks": "Tracks",
+    "calibration": "3D calibration",
+    "triangulation": "3D triangulation",
 }
 DEFAULT_DOCKS = ("project", "labeling", "training", "analysis")
 
