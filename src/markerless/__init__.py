@@ -64,6 +64,11 @@ _API = {
     "convert_detections2tracklets": "markerless.tracking.api",
     "stitch_tracklets": "markerless.tracking.api",
     "evaluate_tracking": "markerless.evaluation.tracking",
+    "swap_identities": "markerless.tracking.edit",
+    "find_track_events": "markerless.tracking.events",
+    "read_tracks_file": "markerless.tracking.proofread",
+    "save_tracks": "markerless.tracking.proofread",
+    "send_to_labeling": "markerless.tracking.proofread",
     # taking models and results elsewhere
     "export_model": "markerless.export.exporter",
     "analyze_with_model": "markerless.export.analyze",

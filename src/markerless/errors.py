@@ -94,6 +94,19 @@ def storage_error(err: OSError, path: str | Path, action: str = "write") -> Stor
     return StorageError(f"Could not {action} {str(path)!r}: {reason}", path, code)
 
 
+def short_reason(err: BaseException) -> str:
+    """``"TypeName: reason"`` in one line, without the C back trace PyTables/HDF5 put in
+    their messages (its last line says what went wrong)."""
+    lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+    if any("back trace" in ln.lower() for ln in lines):
+        lines = [ln for ln in lines if not ln.lower().startswith(("file ", "end of hdf5"))
+                 and "back trace" not in ln.lower()] or lines
+        text = lines[-1]
+    else:
+        text = lines[0] if lines else ""
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
 def user_message(err: BaseException) -> str:
     """One line for a person: what went wrong and, where known, what to do.
 

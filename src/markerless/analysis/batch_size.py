@@ -60,7 +60,7 @@ def choose_batch_size(
     """
     import jax
 
-    cands = sorted({int(b) for b in (candidates or default_candidates()) if 1 <= b})
+    cands = sorted({int(b) for b in (candidates or default_candidates()) if b >= 1})
     cands = [b for b in cands if b <= max(1, len(frames))] or [1]
     fps: dict[int, float] = {}
     for b in cands:

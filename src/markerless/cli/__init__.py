@@ -22,8 +22,8 @@ _COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Handl
 
 #: modules under ``markerless.cli`` that register verbs, in ``--help`` order. A new stage
 #: adds its module here.
-VERB_MODULES = ("project", "training", "analysis", "refine", "multianimal", "pose3d",
-                "export", "doctor")
+VERB_MODULES = ("project", "training", "analysis", "refine", "multianimal", "proofread",
+                "pose3d", "export", "doctor")
 
 #: exit codes: 2 = the user's input or environment (a clear message), 3 = a bug in markerless.
 EXIT_USER_ERROR = 2

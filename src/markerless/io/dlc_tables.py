@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from markerless.errors import LabelFileError
+from markerless.errors import LabelFileError, short_reason
 
 LEVELS_SINGLE = ("scorer", "bodyparts", "coords")
 LEVELS_MULTI = ("scorer", "individuals", "bodyparts", "coords")
@@ -60,9 +60,7 @@ def _read_h5(path: Path, nrows: int | None = None) -> _Table:
     except LabelFileError:
         raise
     except Exception as err:  # noqa: BLE001 - PyTables/pandas raise many types here
-        raise _fail(
-            path, f"cannot read as a pandas HDF5 file ({type(err).__name__}: {err})"
-        ) from err
+        raise _fail(path, f"cannot read as a pandas HDF5 file ({short_reason(err)})") from err
     if not isinstance(df, pd.DataFrame):
         raise _fail(path, f"key {key!r} holds a {type(df).__name__}, not a DataFrame")
     cols = df.columns

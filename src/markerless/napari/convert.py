@@ -6,8 +6,10 @@ The code lives in :mod:`markerless.napari.layers.convert`, with the other layer 
 from markerless.napari.layers.convert import (
     META_KEY,
     bodypart_colors,
+    individual_colors,
     points_to_poses,
     poses_to_points,
 )
 
-__all__ = ["META_KEY", "bodypart_colors", "points_to_poses", "poses_to_points"]
+__all__ = ["META_KEY", "bodypart_colors", "individual_colors", "points_to_poses",
+           "poses_to_points"]

@@ -39,16 +39,24 @@ DOCKS = {
     "training": "Training",
     "analysis": "Analysis",
     "refine": "Refine and results",
+    "tracks": "Tracks",
+    "calibration": "3D calibration",
+    "triangulation": "3D triangulation",
 }
 DEFAULT_DOCKS = ("project", "labeling", "training", "analysis")
 
 
 def open_project(viewer: Any, config: str | os.PathLike) -> list[Any]:
     """Open a project's labeled frames and labels (markerless' reader); returns the new layers."""
+    from markerless.napari.view import show_opened_project
+
     config = Path(config)
     if config.is_dir():
         config = config / "config.yaml"
-    return list(viewer.open(str(config), plugin="markerless"))
+    first = not len(viewer.layers)
+    layers = list(viewer.open(str(config), plugin="markerless"))
+    show_opened_project(viewer, first)  # the whole frame in view, from frame 0
+    return layers
 
 
 def show_predictions(

@@ -4,7 +4,9 @@ One :class:`ProjectSession` per viewer (:func:`session`): opening a project in a
 dock points every dock at it (as DeepLabCut's GUI shares it between its tabs), and
 its signals tell the docks when files, the training fraction or the models change.
 Docks connect to it with :func:`connect_alive`, so a closed dock never breaks the
-ones still open.
+ones still open. A viewer's session is made when its first dock opens: that also fits
+the view to the frames and keeps it fitted while the docks settle
+(:func:`markerless.napari.view.keep_view_fitted`).
 """
 
 from __future__ import annotations
@@ -66,7 +68,10 @@ def session(viewer: napari.Viewer) -> ProjectSession:
     """The viewer's :class:`ProjectSession` (made on first use; dies with the viewer)."""
     viewer = unwrap(viewer)
     if viewer not in _SESSIONS:
+        from markerless.napari.view import keep_view_fitted
+
         _SESSIONS[viewer] = ProjectSession()
+        keep_view_fitted(viewer)  # the first dock narrows the canvas: keep the frame in view
     return _SESSIONS[viewer]
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from markerless.errors import LabelFileError
+from markerless.errors import LabelFileError, short_reason
 from markerless.io.atomic import atomic_write
 from markerless.io.dlc_analysis import write_analysis, write_table
 from markerless.io.dlc_tables import H5_KEY
@@ -164,8 +164,9 @@ def read_dlc_3d(path: str | os.PathLike) -> Points3D:
             df = pd.read_csv(path, header=list(range(n_levels)), index_col=0)
         else:
             df = pd.read_hdf(path, key=H5_KEY)
-    except (OSError, ValueError, KeyError) as err:
-        raise LabelFileError(f"cannot read 3D file {str(path)!r}: {err}") from err
+    except Exception as err:  # noqa: BLE001 - PyTables/pandas raise many types here
+        raise LabelFileError(f"cannot read 3D file {str(path)!r} ({short_reason(err)}): "
+                             "expected a DeepLabCut _DLC_3D.h5 or .csv") from err
     cols = df.columns
     if cols.nlevels not in (3, 4) or list(cols.get_level_values(-1).unique()) != ["x", "y", "z"]:
         raise LabelFileError(f"{str(path)!r} is not a DeepLabCut 3D file (coords x, y, z)")

@@ -37,6 +37,17 @@ _API = {
     "write_tracks": "markerless.tracking.tracks_io",
     "read_inferencecfg": "markerless.tracking.inference_cfg",
     "noisy_assemblies": "markerless.tracking.simulate",
+    "swap_identities": "markerless.tracking.edit",
+    "reorder_identities": "markerless.tracking.edit",
+    "find_track_events": "markerless.tracking.events",
+    "close_approaches": "markerless.tracking.events",
+    "missing_tracks": "markerless.tracking.events",
+    "low_confidence": "markerless.tracking.events",
+    "TrackEvents": "markerless.tracking.events",
+    "read_tracks_file": "markerless.tracking.proofread",
+    "save_tracks": "markerless.tracking.proofread",
+    "send_to_labeling": "markerless.tracking.proofread",
+    "write_tracked_project": "markerless.tracking.simulate_project",
 }
 
 __all__ = sorted(_API)

@@ -21,7 +21,13 @@ from pathlib import Path
 import pandas as pd
 
 from markerless.io.atomic import atomic_write
-from markerless.io.dlc_analysis import H5_KEY, _stamp_pandas_version, poses_to_frame
+from markerless.io.dlc_analysis import (
+    H5_KEY,
+    _stamp_pandas_version,
+    poses_to_frame,
+    verify_csv_table,
+    verify_h5_table,
+)
 from markerless.poses import Poses
 
 __all__ = ["TRACKS_LINK", "tracks_frame", "write_tracks"]
@@ -55,7 +61,9 @@ def write_tracks(
         with tables.open_file(tmp, mode="a") as f:
             f.create_soft_link("/", TRACKS_LINK, "/" + H5_KEY)
 
-    atomic_write(path, _h5, backup=backup)
+    # read back before replacing: a full disk can leave an empty table (see atomic_write)
+    atomic_write(path, _h5, backup=backup, verify=lambda tmp: verify_h5_table(tmp, df))
     if save_as_csv:
-        atomic_write(path.with_suffix(".csv"), lambda tmp: df.to_csv(tmp), backup=backup)
+        atomic_write(path.with_suffix(".csv"), lambda tmp: df.to_csv(tmp), backup=backup,
+                     verify=lambda tmp: verify_csv_table(tmp, df))
     return path

@@ -76,6 +76,9 @@ class TrainConfig:
         frequent part (`markerless.training.targets.positive_weights`); and the weight of
         the "is the part in this image" term on each map's peak
         (`markerless.training.targets.heatmap_loss_terms`).
+    freeze_backbone_steps
+        Hold the pretrained backbone's weights still for this many first steps, while the
+        new head learns (`markerless.training.train_step.freeze_for`).
     freeze_bn
         Keep BatchNorm running statistics fixed (DLC does when fine-tuning with small
         batches); ``None`` = frozen exactly when ``pretrained``.
@@ -111,6 +114,7 @@ class TrainConfig:
     unlabeled_weight: float = 0.0
     positive_weight: float = 1.0
     rare_part_boost: float = 1.0
+    freeze_backbone_steps: int = 0
     visibility_weight: float = 0.0
     freeze_bn: bool | None = None
     displayiters: int = 50

@@ -170,9 +170,10 @@ def heatmap_loss_terms(
     negatives, a part visible in few frames otherwise sees its rare positives outweighed by
     thousands of empty cells and never reaches a confident score (`positive_weights` gives
     rarer parts more). The loss is computed on the logits plus ``log(positive_weight)``, so
-    that the network's own logits stay calibrated probabilities. ``visibility_weight`` adds ``visibility_loss``: the cross-entropy of
-    each map's largest logit (what decoding reads as the likelihood) against "the part is
-    in this image", so the likelihood itself learns to answer "not visible".
+    that the network's own logits stay calibrated probabilities. ``visibility_weight``
+    adds ``visibility_loss``: the cross-entropy of each map's largest logit (what decoding
+    reads as the likelihood) against "the part is in this image", so the likelihood itself
+    learns to answer "not visible".
     """
     logits = logits.astype(jnp.float32)
     pos_w = jnp.asarray(positive_weight, jnp.float32)

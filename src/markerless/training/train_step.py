@@ -38,12 +38,43 @@ def make_schedule(tc: TrainConfig) -> optax.Schedule:
     return optax.join_schedules([ramp, decay], [warmup])
 
 
+def freeze_for(steps: int, prefix: str = "backbone") -> optax.GradientTransformation:
+    """Zero the updates of parameters under ``prefix`` during the first ``steps`` steps.
+
+    Why: with a handful of labeled frames, the randomly initialised head's first large
+    gradients would otherwise wash out the pretrained backbone's features; holding the
+    backbone still while the head settles keeps them (AdamW's moments still accumulate).
+    """
+
+    def init(params):
+        del params
+        return {"count": jnp.zeros((), jnp.int32)}
+
+    def update(updates, state, params=None):
+        del params
+        live = (state["count"] >= steps).astype(jnp.float32)
+
+        def gate(path, u):
+            first = path[0] if path else None
+            name = getattr(first, "key", getattr(first, "name", first))
+            return u * live.astype(u.dtype) if str(name) == prefix else u
+
+        return (jax.tree_util.tree_map_with_path(gate, updates),
+                {"count": state["count"] + 1})
+
+    return optax.GradientTransformation(init, update)
+
+
 def make_optimizer(tc: TrainConfig) -> optax.GradientTransformation:
-    """AdamW on `make_schedule`, after global-norm clipping when ``grad_clip_norm > 0``."""
-    adamw = optax.adamw(make_schedule(tc), weight_decay=tc.weight_decay)
+    """AdamW on `make_schedule`, after global-norm clipping when ``grad_clip_norm > 0``,
+    with the backbone held still for ``tc.freeze_backbone_steps`` steps."""
+    parts = []
     if tc.grad_clip_norm > 0:
-        return optax.chain(optax.clip_by_global_norm(tc.grad_clip_norm), adamw)
-    return adamw
+        parts.append(optax.clip_by_global_norm(tc.grad_clip_norm))
+    parts.append(optax.adamw(make_schedule(tc), weight_decay=tc.weight_decay))
+    if tc.freeze_backbone_steps > 0:
+        parts.append(freeze_for(int(tc.freeze_backbone_steps)))
+    return parts[0] if len(parts) == 1 else optax.chain(*parts)
 
 
 def make_train_step(graphdef: Any, tc: TrainConfig, n_images: int, image_hw: tuple[int, int],

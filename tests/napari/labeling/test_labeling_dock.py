@@ -7,105 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from labeling_helpers import BODYPARTS, Answers, key, make_project, mouse, open_dock
 
 pytestmark = pytest.mark.gui
 
-BODYPARTS = ["snout", "leftear", "rightear", "tailbase"]
-SKELETON = [["snout", "leftear"], ["snout", "rightear"], ["leftear", "tailbase"]]
 DOCS_IMAGES = Path(__file__).resolve().parents[3] / "docs" / "images"
-
-
-def make_project(root: Path, frames=(3, 17, 42), labels: dict | None = None,
-                 plain_folder: bool = False) -> Path:
-    """A project whose labeled-data/clip holds synthetic frames ``frames`` of a 50-frame clip.
-
-    ``labels`` {frame index: {bodypart: (x, y)}} are written as CollectedData_tester;
-    ``plain_folder`` adds labeled-data/plain with two PNGs and no labels file.
-    """
-    import imageio.v3 as iio
-
-    from markerless.io.config import default_config, write_config
-    from markerless.io.dlc_labels import write_labels
-    from markerless.poses import Poses
-    from markerless.project.frames import frame_name
-    from markerless.synthetic import SyntheticConfig, generate
-
-    images, _ = generate(SyntheticConfig(height=64, width=80, n_frames=50, bodyparts=4, seed=3))
-    cfg = default_config("t", "tester", "Nov21", bodyparts=BODYPARTS, skeleton=SKELETON,
-                         project_path=str(root))
-    cfg["dotsize"] = 3  # points ~20 screen pixels wide on the zoomed 80x64 frames
-    write_config(cfg, root / "config.yaml")
-    folder = root / "labeled-data" / "clip"
-    folder.mkdir(parents=True)
-    for f in frames:
-        iio.imwrite(folder / frame_name(f, 50), images[f])
-    if labels:
-        names = [f"labeled-data/clip/{frame_name(f, 50)}" for f in labels]
-        poses = Poses.empty(names, BODYPARTS, scorer="tester")
-        for i, marks in enumerate(labels.values()):
-            for bp, xy in marks.items():
-                poses.xy[i, 0, BODYPARTS.index(bp)] = xy
-        write_labels(poses, folder)
-    if plain_folder:
-        (root / "labeled-data" / "plain").mkdir()
-        for f in (5, 6):
-            iio.imwrite(root / "labeled-data" / "plain" / frame_name(f, 50), images[f])
-    return root / "config.yaml"
-
-
-class Answers:
-    """Stands in for the dock's question dialogs: records questions, gives canned answers."""
-
-    def __init__(self, *answers: str) -> None:
-        self.answers, self.asked = list(answers), []
-
-    def __call__(self, title: str, text: str, buttons) -> str:
-        self.asked.append((title, text))
-        assert self.answers, f"unexpected question: {title}: {text}"
-        answer = self.answers.pop(0)
-        assert answer in buttons
-        return answer
-
-
-def _open(viewer, config: Path):
-    from markerless.napari.labeling.dock import LabelingWidget
-
-    viewer.open(str(config), plugin="markerless")
-    _, dock = viewer.window.add_plugin_dock_widget("markerless", "Labeling")
-    assert isinstance(dock, LabelingWidget)
-    return dock
-
-
-def _screen(viewer, y: float, x: float):
-    """Canvas pixel showing world point (y, x) (2D view: centre + offset * zoom)."""
-    from qtpy.QtCore import QPoint
-
-    camera = viewer.scene.camera
-    canvas = viewer.window._qt_viewer.canvas.native
-    cy, cx = camera.center[-2:]
-    return QPoint(round(canvas.width() / 2 + (x - cx) * camera.zoom),
-                  round(canvas.height() / 2 + (y - cy) * camera.zoom))
-
-
-def _mouse(qtbot, viewer, action: str, y: float, x: float) -> np.ndarray:
-    """A real mouse press/release/click at world (y, x); returns where napari saw it."""
-    from qtpy.QtCore import Qt
-
-    canvas = viewer.window._qt_viewer.canvas.native
-    pos = _screen(viewer, y, x)
-    qtbot.mouseMove(canvas, pos)
-    qtbot.wait(20)  # napari throttles mouse moves: let the move land before the button
-    getattr(qtbot, f"mouse{action}")(canvas, Qt.MouseButton.LeftButton, pos=pos)
-    seen = np.asarray(viewer.cursor.position)
-    np.testing.assert_allclose(seen[1:], [y, x], atol=1.0 / viewer.scene.camera.zoom)
-    return seen
-
-
-def _key(qtbot, viewer, key, modifier=None) -> None:
-    from qtpy.QtCore import Qt
-
-    canvas = viewer.window._qt_viewer.canvas.native
-    qtbot.keyClick(canvas, key, modifier or Qt.KeyboardModifier.NoModifier)
 
 
 def test_click_label_move_and_save_through_the_real_event_path(make_napari_viewer, qtbot,
@@ -116,7 +22,7 @@ def test_click_label_move_and_save_through_the_real_event_path(make_napari_viewe
 
     config = make_project(tmp_path)
     viewer = make_napari_viewer(show=True)
-    dock = _open(viewer, config)
+    dock = open_dock(viewer, config)
     dock.ask = Answers()
     qtbot.waitUntil(dock.isVisible)
     qtbot.wait(20)  # docks laid out: the canvas has its final size
@@ -130,20 +36,20 @@ def test_click_label_move_and_save_through_the_real_event_path(make_napari_viewe
     clicks = {}
     for (y, x), bp in zip([(30, 40), (25, 50), (25, 30), (50, 40)], BODYPARTS, strict=True):
         assert dock.state.current_keypoint[1] == bp
-        clicks[(1, bp)] = _mouse(qtbot, viewer, "Click", y, x)
+        clicks[(1, bp)] = mouse(qtbot, viewer, "Click", y, x)
     # frame 1 complete: sequential mode moved on to frame 2, first keypoint
     assert viewer.dims.current_step[0] == 2 and dock.state.current_keypoint[1] == "snout"
-    clicks[(2, "snout")] = _mouse(qtbot, viewer, "Click", 10, 12)
+    clicks[(2, "snout")] = mouse(qtbot, viewer, "Click", 10, 12)
 
     viewer.dims.set_current_step(0, 0)  # the user scrolls back to img03
-    _key(qtbot, viewer, Qt.Key.Key_Down)  # leftear -> rightear
+    key(qtbot, viewer, Qt.Key.Key_Down)  # leftear -> rightear
     assert dock.state.current_keypoint[1] == "rightear"
-    _mouse(qtbot, viewer, "Click", 60, 75)
-    _key(qtbot, viewer, Qt.Key.Key_Up)  # back to rightear, and place it again elsewhere
+    mouse(qtbot, viewer, "Click", 60, 75)
+    key(qtbot, viewer, Qt.Key.Key_Up)  # back to rightear, and place it again elsewhere
     assert dock.state.current_keypoint[1] == "rightear"
-    clicks[(0, "rightear")] = _mouse(qtbot, viewer, "Click", 5, 70)
+    clicks[(0, "rightear")] = mouse(qtbot, viewer, "Click", 5, 70)
     assert dock.state.current_keypoint[1] == "tailbase"
-    _key(qtbot, viewer, Qt.Key.Key_E)  # next unlabeled on frame 0, wrapping past tailbase
+    key(qtbot, viewer, Qt.Key.Key_E)  # next unlabeled on frame 0, wrapping past tailbase
     assert dock.state.current_keypoint[1] == "snout" and viewer.dims.current_step[0] == 0
 
     # every point sits on the frame it was placed on, once per keypoint
@@ -169,15 +75,15 @@ def test_click_label_move_and_save_through_the_real_event_path(make_napari_viewe
     viewer.dims.set_current_step(0, 1)
     dock.set_mode("select")
     dock._dirty.discard(points)
-    _mouse(qtbot, viewer, "Press", 30, 40)  # on frame 1's snout
+    mouse(qtbot, viewer, "Press", 30, 40)  # on frame 1's snout
     assert points.selected_data == {0}
     # napari centres the dragged point on the cursor
-    clicks[(1, "snout")] = _mouse(qtbot, viewer, "Release", 33, 44)
+    clicks[(1, "snout")] = mouse(qtbot, viewer, "Release", 33, 44)
     assert points in dock._dirty
 
     # Ctrl+S saves (not napari's "Save Selected Layers" dialog)
     labels = Path(points.metadata["markerless"]["labels_path"])
-    _key(qtbot, viewer, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    key(qtbot, viewer, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(labels.exists, timeout=5000)
     assert dock.layer not in dock._dirty and "unsaved" not in dock.progress_label.text()
     poses = read_labels(labels)
@@ -215,7 +121,7 @@ def test_unlabeled_frames_stay_in_place_and_data_loss_is_confirmed(make_napari_v
 
     config = make_project(tmp_path, labels={17: {"snout": (10.0, 20.0), "tailbase": (30.5, 40.0)}})
     viewer = make_napari_viewer()
-    dock = _open(viewer, config)
+    dock = open_dock(viewer, config)
     points = dock.layer
     np.testing.assert_allclose(np.sort(points.data[:, 0]), [1, 1])  # img17 is the 2nd image
     assert dock.state.progress() == (2, 12, 0, 3)
@@ -289,7 +195,7 @@ def test_multianimal_keypoints_colours_and_save(make_napari_viewer, tmp_path):
 
     from markerless.io.config import default_config, write_config
     from markerless.io.dlc_labels import read_labels
-    from markerless.napari.convert import bodypart_colors
+    from markerless.napari.convert import individual_colors
 
     cfg = default_config("t", "tester", "Nov21", multianimal=True, bodyparts=["head", "tail"],
                          individuals=["m1", "m2"], unique_bodyparts=["corner"],
@@ -300,7 +206,7 @@ def test_multianimal_keypoints_colours_and_save(make_napari_viewer, tmp_path):
     for name in ("img1.png", "img2.png"):
         iio.imwrite(folder / name, np.full((32, 40, 3), 90, np.uint8))
     viewer = make_napari_viewer()
-    dock = _open(viewer, tmp_path / "config.yaml")
+    dock = open_dock(viewer, tmp_path / "config.yaml")
     assert [dock.keypoint_list.item(i).text() for i in range(5)] == [
         "m1 · head", "m1 · tail", "m2 · head", "m2 · tail", "single · corner"]
     points = dock.layer
@@ -310,7 +216,7 @@ def test_multianimal_keypoints_colours_and_save(make_napari_viewer, tmp_path):
     assert viewer.dims.current_step[0] == 1 and dock.state.current_keypoint == ("single", "corner")
     assert dock.skeleton_layer.data.shape == (2, 2, 3)  # one head-tail edge per animal
     dock.color_combo.setCurrentText("individual")
-    colors = bodypart_colors(["m1", "m2", "single"], "tab10")
+    colors = individual_colors(["m1", "m2", "single"])  # one tab10 colour each, in order
     for color, ind in zip(points.face_color, points.features["individual"], strict=True):
         np.testing.assert_allclose(color, colors[ind], atol=1e-6)
     assert dock.save()
@@ -343,7 +249,7 @@ def test_check_labels_lists_a_swapped_pair_and_shows_its_frame(make_napari_viewe
     config = make_project(tmp_path, frames=frames, labels=_mouse_labels(frames, swapped=5))
     drawn = tmp_path / "labeled-data" / "clip_labeled"
     viewer = make_napari_viewer(show=True)
-    dock = _open(viewer, config)  # no session project: found above the keypoints layer
+    dock = open_dock(viewer, config)  # no session project: found above the keypoints layer
     panel = dock.checker
     assert panel.write_images.isChecked() and panel.check_button.isEnabled()
 
@@ -412,7 +318,7 @@ def test_ctrl_s_on_a_full_disk_says_so_in_one_line_and_keeps_the_changes(
 
     config = make_project(tmp_path, labels={17: {"snout": (10.0, 20.0)}})
     viewer = make_napari_viewer(show=True)
-    dock = _open(viewer, config)
+    dock = open_dock(viewer, config)
     qtbot.waitUntil(lambda: dock.hooks is not None)  # docked: Ctrl+S is the dock's
     points = dock.layer
     labels = Path(points.metadata["markerless"]["labels_path"])
@@ -425,7 +331,7 @@ def test_ctrl_s_on_a_full_disk_says_so_in_one_line_and_keeps_the_changes(
 
     monkeypatch.setattr(atomic, "_fsync_file", full)  # the real writer meets a full disk
     viewer.layers.selection.active = points
-    _key(qtbot, viewer, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    key(qtbot, viewer, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: dock.status.text().startswith("Not saved"), timeout=5000)
     text = dock.status.text()
     assert "The disk is full" in text and labels.name in text and "\n" not in text
@@ -450,7 +356,7 @@ def test_check_labels_lists_file_and_folder_issues_without_going_to_a_frame(
         make_napari_viewer, qtbot, tmp_path):
     config = make_project(tmp_path, labels={17: {"snout": (10.0, 20.0)}}, plain_folder=True)
     viewer = make_napari_viewer()
-    dock = _open(viewer, config)
+    dock = open_dock(viewer, config)
     panel = dock.checker
     panel.write_images.setChecked(False)
     panel.run()

@@ -53,8 +53,9 @@ def test_sequential_on_the_last_frame_stays_there():
     assert state.current_keypoint[1] == "leftear"  # first still unlabeled keypoint of frame 1
 
 
-def test_quick_keeps_the_bodypart_and_moves_through_frames():
-    state = _state(mode="quick")
+def test_loop_keeps_the_bodypart_and_moves_through_frames():
+    """napari-deeplabcut's LOOP (markerless' old "quick")."""
+    state = _state(mode="loop")
     state.select(2)
     frames = []
     frame = 0
@@ -65,8 +66,10 @@ def test_quick_keeps_the_bodypart_and_moves_through_frames():
     assert frames == [(0, "rightear"), (1, "rightear"), (2, "rightear"), (0, "tailbase")]
 
 
-def test_loop_wraps_within_the_frame():
-    state = _state(mode="loop", rows=[(0, "", "snout"), (0, "", "rightear")])
+def test_sequential_without_next_frame_wraps_within_the_frame():
+    """markerless' old "loop": SEQUENTIAL with *next frame when done* off."""
+    state = _state(rows=[(0, "", "snout"), (0, "", "rightear")])
+    state.advance_frames = False
     state.select(3)
     state.labeled[0, 3] = True
     assert state.after_add(0) == 0
@@ -159,3 +162,82 @@ def test_place_points_pins_frames_and_drops_strays_and_duplicates():
     np.testing.assert_array_equal(drop, [0, 2, 3])  # the older snout, off-image, off-frames
     np.testing.assert_array_equal(kept, [1])
     assert data[1, 0] == 0.9999  # the input is not modified
+
+
+# --- napari-deeplabcut's modes and habits, paste and undo (pure) ------------------------
+def test_sequential_goes_back_to_skipped_keypoints_before_leaving_the_frame():
+    state = _state(rows=[(0, "", "snout")])
+    state.select(2)  # the user skipped leftear
+    state.labeled[0, 2] = True
+    assert state.after_add(0) == 0 and state.current_keypoint[1] == "tailbase"
+    state.labeled[0, 3] = True
+    assert state.after_add(0) == 0 and state.current_keypoint[1] == "leftear"  # wrapped
+    state.labeled[0, 1] = True
+    assert state.after_add(0) == 1 and state.current_keypoint[1] == "snout"  # frame done
+
+
+def test_quick_takes_the_following_keypoint_even_if_placed():
+    """napari-deeplabcut's QUICK: correct placed labels one after another."""
+    rows = [(0, "", bp) for bp in BPS]
+    state = _state(mode="quick", rows=rows)
+    state.advance_frames = False
+    visited = []
+    for _ in range(5):
+        visited.append(state.current_keypoint[1])
+        assert state.after_add(0) == 0
+    assert visited == ["snout", "leftear", "rightear", "tailbase", "tailbase"]  # stops at last
+    state.advance_frames = True  # markerless habits: a done frame goes on
+    assert state.after_add(0) == 1 and state.current_keypoint[1] == "snout"
+
+
+def test_next_unlabeled_frame_both_ways_wrapping():
+    state = _state(n_frames=6, rows=[(0, "", "snout"), (1, "", "snout"), (3, "", "tailbase")])
+    assert state.next_unlabeled_frame(1, 1) == 2
+    assert state.next_unlabeled_frame(2, 1) == 4
+    assert state.next_unlabeled_frame(4, -1) == 2
+    assert state.next_unlabeled_frame(2, -1) == 5  # wraps past frame 0
+    state.labeled[:, 0] = True
+    assert state.next_unlabeled_frame(2, 1) is None
+
+
+def test_place_points_without_move_keeps_the_placed_keypoint():
+    """napari-deeplabcut's SEQUENTIAL and LOOP: a click for a placed keypoint places nothing."""
+    data = np.array([[1, 5, 5], [1, 6, 6], [1, 7, 7]], float)
+    kp = np.array([0, 0, 1])
+    out, drop, kept = place_points(data, kp, np.array([1, 2]), n_frames=3, move=False)
+    np.testing.assert_array_equal(drop, [1])  # the new snout goes, the old one stays
+    np.testing.assert_array_equal(kept, [2])
+    _, drop, kept = place_points(data, kp, np.array([1, 2]), n_frames=3, move=True)
+    np.testing.assert_array_equal(drop, [0])
+    np.testing.assert_array_equal(kept, [1, 2])
+
+
+def test_paste_rows_only_where_the_keypoint_is_not_placed_yet():
+    from markerless.napari.labeling.edits import UndoStack, paste_rows, points_on
+
+    data = np.array([[0, 1, 1], [0, 2, 2], [1, 3, 3], [2, 4, 4]], float)
+    kp = np.array([0, 1, 0, 3])
+    np.testing.assert_array_equal(points_on(data, 0), [0, 1])
+    # copied: kp 0, 1, 2, 2 again, unknown -> onto frame 1 (has kp 0)
+    np.testing.assert_array_equal(paste_rows(data, kp, [0, 1, 2, 2, -1], 1), [1, 2])
+    assert len(paste_rows(data, kp, [0, 1], 0)) == 0
+    stack = UndoStack(depth=2)
+    for n in range(3):
+        stack.push(n)
+    assert len(stack) == 2 and stack.pop() == 2 and stack.pop() == 1 and stack.pop() is None
+
+
+def test_confidence_borders_mark_points_below_pcutoff():
+    from markerless.napari.labeling.confidence import (
+        LOW_CONFIDENCE_RGBA,
+        LOW_CONFIDENCE_WIDTH,
+        confidence_borders,
+    )
+
+    gold = (1.0, 0.84, 0.0, 1.0)
+    colors, widths = confidence_borders([0.9, 0.2, np.nan, 0.6], 0.6, gold, 0.12)
+    np.testing.assert_allclose(colors[[0, 2, 3]], [gold] * 3)
+    np.testing.assert_allclose(colors[1], LOW_CONFIDENCE_RGBA)
+    np.testing.assert_allclose(widths, [0.12, LOW_CONFIDENCE_WIDTH, 0.12, 0.12])
+    colors, widths = confidence_borders([0.2], 0.6, gold, 0.12, on=False)
+    np.testing.assert_allclose(colors, [gold])

@@ -17,7 +17,7 @@ from qtpy.QtGui import QColor, QIcon, QPixmap
 from qtpy.QtWidgets import QGridLayout, QLabel, QWidget
 
 from markerless.napari.labeling.state import LabelingState, skeleton_vectors
-from markerless.napari.layers.convert import bodypart_colors
+from markerless.napari.layers.convert import bodypart_colors, individual_colors
 from markerless.napari.layers.labeled_folder import skeleton_layer
 from markerless.napari.layers.lookup import meta
 
@@ -74,7 +74,7 @@ class ColorsMixin:
         if self.state is None:
             return {}
         if self.color_combo.currentText() == "individual":
-            return bodypart_colors(self.state.individuals, "tab10")
+            return individual_colors(self.state.individuals)
         cmap = str(self.config.get("colormap") or meta(self.layer).get("colormap") or "rainbow")
         return bodypart_colors(self.state.bodyparts, cmap)
 

@@ -2,11 +2,11 @@
 
 The dock drives napari's own Points layer: before a click it sets the layer's
 ``feature_defaults`` to the current keypoint; when the layer reports a point
-``added`` it pins the point to the frame it was placed on, replaces an earlier
-point of the same keypoint on that frame, and advances (see :mod:`.state`).
-Moving (select mode, drag) and deleting are napari's. Saving and the
-unsaved-labels guards are :mod:`.saving`, colours and skeleton :mod:`.colors`,
-keys and the close guard :mod:`.keys`, and the *Check labels* panel
+``added`` it pins the point to the frame it was placed on and advances (see
+:mod:`.state`, :mod:`.habits` and :mod:`.editing`). Moving (select mode, drag) and
+deleting are napari's. Widgets are :mod:`.ui`, key actions :mod:`.actions`, saving
+and the unsaved-labels guards :mod:`.saving`, colours and skeleton :mod:`.colors`,
+key bindings and the close guard :mod:`.keys`, and the *Check labels* panel
 (:func:`markerless.check_labels` in a worker) :mod:`.check_labels_panel`.
 """
 
@@ -19,35 +19,25 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from qtpy.QtCore import QEvent, QTimer
-from qtpy.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QLabel,
-    QListWidget,
-    QListWidgetItem,
-    QProgressBar,
-    QVBoxLayout,
-    QWidget,
-)
+from qtpy.QtWidgets import QWidget
 
-from markerless.napari.forms import StatusLine, ask_choice, button, group, hbox
+from markerless.napari.forms import ask_choice
 from markerless.napari.labeling import keys
-from markerless.napari.labeling.check_labels_panel import CheckLabelsPanel, describe
-from markerless.napari.labeling.colors import ColorLegend, ColorsMixin
+from markerless.napari.labeling.actions import ActionsMixin
+from markerless.napari.labeling.check_labels_panel import describe
+from markerless.napari.labeling.colors import ColorsMixin
+from markerless.napari.labeling.confidence import is_machine_labels
+from markerless.napari.labeling.editing import BEFORE, EditingMixin
+from markerless.napari.labeling.habits import Habits
 from markerless.napari.labeling.saving import SavingMixin
-from markerless.napari.labeling.state import MODES, LabelingState, place_points
+from markerless.napari.labeling.state import LabelingState
+from markerless.napari.labeling.ui import NO_LAYER, LabelingUI, save_habits, saved_habits
 from markerless.napari.layers.labeled_folder import (
     keypoints_for_image,
     layer_config,
     show_only_folder,
 )
-from markerless.napari.layers.lookup import (
-    frames_layer,
-    is_keypoints,
-    is_quiet,
-    keypoint_layers,
-    meta,
-)
+from markerless.napari.layers.lookup import is_keypoints, is_quiet, keypoint_layers, meta
 from markerless.napari.session import connect_alive, find_config, session, unwrap
 
 if TYPE_CHECKING:
@@ -55,12 +45,9 @@ if TYPE_CHECKING:
     from markerless.project.check_labels import LabelIssue
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
-NO_LAYER = "No keypoints layer: open a project or labeled-data folder"
-MODE_HELP = ("sequential: next keypoint, then next frame; quick: same keypoint on the next "
-             "frame; loop: next keypoint, same frame")
 
 
-class LabelingWidget(SavingMixin, ColorsMixin, QWidget):
+class LabelingWidget(LabelingUI, ActionsMixin, EditingMixin, SavingMixin, ColorsMixin, QWidget):
     """Keypoint list, advance modes, colours, skeleton, progress, saving and checking of labels."""
 
     def __init__(self, napari_viewer: napari.viewer.Viewer, parent: QWidget | None = None):
@@ -71,21 +58,26 @@ class LabelingWidget(SavingMixin, ColorsMixin, QWidget):
         self.skeleton_layer: Any = None
         self.edges: list[tuple[str, str]] = []
         self.config: Any = {}
+        self.habits: Habits = saved_habits()
         self._init_saving()
+        self._init_editing()
         self._busy = False
         #: ask(title, text, buttons) -> chosen button; tests replace it
         self.ask: Callable[[str, str, Sequence[str]], str] = (
             lambda title, text, buttons: ask_choice(self, title, text, buttons))
         self._build_ui()
+        self._show_habits(self.habits)
         v = self.viewer
         for signal, slot in ((v.layers.selection.events.active, self._on_active),
                              (v.layers.events.inserted, self._on_inserted),
                              (v.layers.events.removed, self._on_removed),
-                             (v.dims.events.current_step, self._mark_frame),
+                             (v.dims.events.current_step, self._on_frame),
                              (session(v).files_changed, self._on_config_changed)):
             connect_alive(self, signal, slot)
         for layer in keypoint_layers(v):
             self._track(layer)
+        self._bind_viewer_keys()
+        self._mark_machine_layers()
         self.hooks: keys.WindowHooks | None = None  # installed once the dock is in the window
         QTimer.singleShot(0, self._install_hooks)
         active = v.layers.selection.active
@@ -107,61 +99,36 @@ class LabelingWidget(SavingMixin, ColorsMixin, QWidget):
         if getattr(self, "hooks", None) is None:
             self.hooks = keys.install_window_hooks(self)
 
-    # --- UI -------------------------------------------------------------------
-    def _build_ui(self) -> None:
-        self.layer_label = QLabel(NO_LAYER, wordWrap=True)
-        self.new_layer_button = button("Keypoints layer for the selected images",
-                                       self.create_layer_for_image)
-        self.current_label = QLabel(wordWrap=True)
-        self.keypoint_list = QListWidget(minimumHeight=120)
-        self.keypoint_list.currentRowChanged.connect(self._on_row)
-        self.mode_combo = QComboBox(toolTip=MODE_HELP)
-        self.mode_combo.addItems(MODES)
-        self.mode_combo.currentTextChanged.connect(self._on_mode)
-        self.color_combo = QComboBox()
-        self.color_combo.addItems(["bodypart", "individual"])
-        self.color_combo.currentTextChanged.connect(lambda _: self._apply_colors())
-        self.legend = ColorLegend()
-        self.show_points = QCheckBox("Keypoints", checked=True)
-        self.show_points.toggled.connect(
-            lambda on: self.layer is not None and setattr(self.layer, "visible", on))
-        self.show_skeleton = QCheckBox("Skeleton", checked=True)
-        self.show_skeleton.toggled.connect(self._toggle_skeleton)
-        self.add_button = button("Label (add)", lambda: self.set_mode("add"))
-        self.move_button = button("Move (select)", lambda: self.set_mode("select"))
-        self.delete_button = button(
-            "Delete selected", lambda: self.layer is not None and self.layer.remove_selected())
-        self.progress = QProgressBar(minimum=0, maximum=1, value=0)
-        self.progress_label = QLabel(wordWrap=True)
-        self.save_button = button("Save labels (Ctrl+S)", self.save)
-        self.status = StatusLine()
-        self.checker = CheckLabelsPanel(self.viewer)
-        self.checker.issue_selected.connect(self.show_issue)
-        help_label = QLabel(keys.shortcuts_html(), wordWrap=True, styleSheet="font-size: 10px")
-        layout = QVBoxLayout(self)
-        for item in (self.layer_label, self.new_layer_button, self.current_label,
-                     self.keypoint_list,
-                     hbox("Advance", self.mode_combo, "Colour by", self.color_combo),
-                     self.legend, hbox("Show", self.show_points, self.show_skeleton),
-                     hbox(self.add_button, self.move_button, self.delete_button),
-                     self.progress, self.progress_label, self.save_button, self.status,
-                     group("Check labels", [self.checker]), help_label):
-            layout.addWidget(item)
-        layout.addStretch(1)
-        self._set_enabled(False)
-
-    def _set_enabled(self, on: bool) -> None:
-        for w in (self.keypoint_list, self.mode_combo, self.color_combo, self.add_button,
-                  self.move_button, self.delete_button, self.save_button, self.show_points,
-                  self.show_skeleton):
-            w.setEnabled(on)
-
     def _say(self, text: str, error: bool = False) -> None:
         self.status.say(text, error)
 
     def show_error(self, err: BaseException) -> None:
         """One line in the status (never a traceback)."""
         self.status.show_error(err)
+
+    # --- habits -----------------------------------------------------------------------
+    def set_habits(self, habits: Habits) -> None:
+        """Use markerless' or napari-deeplabcut's keys and habits (remembered)."""
+        self.habits = habits
+        save_habits(habits)
+        self._show_habits(habits)
+        if self.layer is not None:
+            keys.bind_layer_keys(self.layer, self, habits)
+        self._bind_viewer_keys()
+        for layer in self.viewer.layers:
+            if is_machine_labels(layer):
+                self._bind_machine_keys(layer)
+        self._say(f"{habits.name} keys and habits")
+
+    def _bind_viewer_keys(self) -> None:
+        keys.unbind_keys(self.viewer, keys.VIEWER_KEYS)
+        keys.bind_keys(self.viewer, self, self.habits.viewer_keys)
+
+    def _bind_machine_keys(self, layer: Any) -> None:
+        """E on machine labels too, with napari-deeplabcut's keys (their E acts on any layer)."""
+        keys.unbind_keys(layer, ["E"])
+        keys.bind_keys(layer, self, [p for p in self.habits.keys
+                                     if p[1] == "toggle_confidence_edges"])
 
     # --- attaching to a layer -------------------------------------------------------
     def attach(self, layer: Any) -> None:
@@ -170,17 +137,15 @@ class LabelingWidget(SavingMixin, ColorsMixin, QWidget):
             return
         self.detach()
         self.layer = layer
-        self.state = LabelingState.from_metadata(meta(layer), self.mode_combo.currentText())
+        self.state = LabelingState.from_metadata(meta(layer), self.mode)
+        self.state.advance_frames = self.advance_check.isChecked()
         self._read_config()
-        keys.bind_layer_keys(layer, self)
+        keys.bind_layer_keys(layer, self, self.habits)
+        layer.events.visible.connect(self._on_visible)
         self.layer_label.setText(f"Labeling <b>{layer.name}</b>")
         self.new_layer_button.setVisible(False)
         self._set_enabled(True)
-        self.keypoint_list.blockSignals(True)
-        self.keypoint_list.clear()
-        for ind, bp in self.state.keypoints:
-            QListWidgetItem(f"{ind} · {bp}" if ind else bp, self.keypoint_list)
-        self.keypoint_list.blockSignals(False)
+        self._fill_keypoints()
         show_only_folder(self.viewer, layer)
         self._apply_colors()
         self._sync()
@@ -190,8 +155,10 @@ class LabelingWidget(SavingMixin, ColorsMixin, QWidget):
     def detach(self) -> None:
         if self.layer is not None:
             keys.unbind_layer_keys(self.layer)
+            self.layer.events.visible.disconnect(self._on_visible)
         self.layer = self.state = None
         self.keypoint_list.clear()
+        self.individual_row.setVisible(False)
         self._set_enabled(False)
         self.new_layer_button.setVisible(True)
         self.layer_label.setText(NO_LAYER)
@@ -230,11 +197,21 @@ class LabelingWidget(SavingMixin, ColorsMixin, QWidget):
             name = f"{ind} · {bp}" if ind else bp
             self.keypoint_list.item(row).setText(f"{name}  ✓" if done[row] else name)
 
+    def _on_frame(self, _event: Any = None) -> None:
+        """A new frame on screen; with napari-deeplabcut's habits (not in LOOP) its first
+        unlabeled keypoint becomes the current one."""
+        self._mark_frame()
+        if (self.state is not None and self.habits.follow_frame and self.mode != "loop"
+                and not self._busy):
+            self.state.start_on(self.frame)
+            self._show_keypoint()
+
     def _show_keypoint(self) -> None:
         """Show the current keypoint in the list and label; make it the next click's features."""
         if self.state is None or not self.state.n_keypoints:
             return
         ind, bp = self.state.current_keypoint
+        self._show_rows_of(ind)
         self.keypoint_list.blockSignals(True)
         self.keypoint_list.setCurrentRow(self.state.current)
         self.keypoint_list.blockSignals(False)
@@ -284,26 +261,26 @@ class LabelingWidget(SavingMixin, ColorsMixin, QWidget):
             self.viewer.layers.selection.active = self.layer
             self.layer.mode = mode
 
-    def step_keypoint(self, delta: int) -> None:
-        if self.state is not None:
-            self.state.step(delta)
-            self._show_keypoint()
-
-    def next_unlabeled(self) -> None:
-        if self.state is not None:
-            frame = self.state.next_unlabeled(self.frame)
-            self._show_keypoint()
-            self._go_to(frame)
-
     def _on_row(self, row: int) -> None:
         if self.state is not None and row >= 0:
             self.state.select(row)
             self._show_keypoint()
             self.set_mode("add")
 
-    def _on_mode(self, mode: str) -> None:
+    def _on_mode(self, _text: str) -> None:
         if self.state is not None:
-            self.state.mode = mode
+            self.state.mode = self.mode
+
+    def _on_advance(self, on: bool) -> None:
+        if self.state is not None:
+            self.state.advance_frames = on
+
+    def _on_visible(self, _event: Any = None) -> None:
+        """V (napari) hides the layer: the Keypoints box follows."""
+        if self.layer is not None:
+            self.show_points.blockSignals(True)
+            self.show_points.setChecked(bool(self.layer.visible))
+            self.show_points.blockSignals(False)
 
     # --- napari events ---------------------------------------------------------------
     @contextmanager
@@ -320,6 +297,9 @@ class LabelingWidget(SavingMixin, ColorsMixin, QWidget):
 
     def _on_inserted(self, event: Any) -> None:
         layer = event.value
+        if is_machine_labels(layer):
+            self._mark_machine_layers([layer])
+            self._bind_machine_keys(layer)
         if is_keypoints(layer):
             self._track(layer)
             if self.layer is None:
@@ -356,39 +336,27 @@ class LabelingWidget(SavingMixin, ColorsMixin, QWidget):
             self._read_config()
             self._apply_colors()
             self._sync()
+        self._mark_machine_layers()
 
     def _on_data(self, event: Any) -> None:
         layer, action = event.source, str(event.action)
+        user = not (self._busy or is_quiet(layer))
+        if action in BEFORE:
+            if user and layer is self.layer:
+                self._before_change()
+            return
         if action not in (ADDED, REMOVED, CHANGED):
             return
-        if not (self._busy or is_quiet(layer)):
+        if user:
             self._dirty.add(layer)
             if action == ADDED and layer is self.layer:
                 self._placed(np.asarray(event.data_indices, int) % len(layer.data))
         if layer is self.layer:
             if len(meta(layer).get("frames", [])) != self.state.n_frames:  # frames reloaded
+                self.undo_stack(layer).clear()  # its frame positions are stale
                 self.layer = None
                 self.attach(layer)
             self._sync()
-
-    def _placed(self, new: np.ndarray) -> None:
-        """A click added points ``new``: pin them to their frame, drop strays, then advance."""
-        layer, state = self.layer, self.state
-        image = frames_layer(self.viewer, meta(layer).get("folder", ""))
-        shape = None if image is None else image.data.shape[1:3]
-        kp = state.keypoint_index(layer.features, len(layer.data))
-        data, drop, kept = place_points(layer.data, kp, new, state.n_frames, shape)
-        with self._quietly():
-            if not np.array_equal(data, layer.data):
-                layer.data = data
-            if len(drop):
-                layer.remove(drop.tolist())
-        if len(kept) < len(new):
-            self._say("A click outside the frames' images was ignored", error=True)
-        if len(kept):
-            state.update(layer.data, layer.features)
-            self._show_keypoint()
-            self._go_to(state.after_add(int(data[kept[-1], 0])))
 
     # --- layers for plain image folders ----------------------------------------------------
     def create_layer_for_image(self) -> None:
@@ -399,3 +367,4 @@ class LabelingWidget(SavingMixin, ColorsMixin, QWidget):
             self.attach(layer)
         except Exception as err:  # noqa: BLE001 - reported in the dock
             self.show_error(err)
+

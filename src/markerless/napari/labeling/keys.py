@@ -1,8 +1,10 @@
 """The Labeling dock's keys: keypoint shortcuts, Ctrl+S, and the close-window guard.
 
-Keypoint keys are bound on the keypoints layer itself (napari's layer keymap),
-so they act only while that layer is selected and never shadow other layers'
-keys. Ctrl+S is a menu shortcut in napari ("Save Selected Layers..."): a
+Which key does what depends on the habits (markerless' or napari-deeplabcut's, see
+:mod:`.habits`). Keypoint keys are bound on the keypoints layer itself (napari's
+layer keymap), so they act only while that layer is selected and never shadow other
+layers' keys; napari-deeplabcut's A/D are also bound on the viewer, as that plugin
+does. Ctrl+S is a menu shortcut in napari ("Save Selected Layers..."): a
 menu shortcut wins over any keymap, so an application event filter claims
 the ShortcutOverride for Ctrl+S while a keypoints layer is selected, and the
 dock saves instead of the file dialog opening. The same filter sees the main
@@ -13,50 +15,55 @@ from __future__ import annotations
 
 import contextlib
 import weakref
+from collections.abc import Iterable
 from typing import Any
 
 from qtpy.QtCore import QEvent, QObject, Qt, QTimer
 from qtpy.QtWidgets import QApplication, QMainWindow, QWidget
 
-#: (keys, what they do) as listed in the dock and docs/napari.md
-SHORTCUTS: list[tuple[str, str]] = [
-    ("Click", "place the current keypoint (add mode)"),
-    ("Up / Down", "previous / next keypoint"),
-    ("E", "next unlabeled keypoint (this frame, then the next frames)"),
-    ("Ctrl+S", "save the labels (CollectedData .h5 + .csv)"),
-    ("Left / Right", "previous / next frame"),
-    ("P or 2 / S or 3", "add mode / select mode (drag points to move them)"),
-    ("Delete or Backspace", "delete the selected points"),
-]
+from markerless.napari.labeling.habits import HABITS, SHORTCUT_DOCS, Habits
 
-LAYER_KEYS = ("Up", "Down", "E")
+#: every key any habits bind (unbinding clears them all)
+ALL_KEYS = sorted({key for h in HABITS.values() for key, _ in h.keys})
+VIEWER_KEYS = sorted({key for h in HABITS.values() for key, _ in h.viewer_keys})
 
 
-def bind_layer_keys(layer: Any, dock: Any) -> None:
-    """Bind Up/Down/E on ``layer`` to the dock (held weakly: the layer may outlive it)."""
+def bind_keys(target: Any, dock: Any, pairs: Iterable[tuple[str, str]]) -> None:
+    """Bind (key, dock method name) on a layer or the viewer; the dock is held weakly
+    (the layer may outlive it)."""
     ref = weakref.ref(dock)
 
-    def call(name: str, *args: Any):
-        def handler(_layer: Any) -> None:
-            target = ref()
-            if target is not None:
-                getattr(target, name)(*args)
+    def call(name: str):
+        def handler(_target: Any) -> None:
+            obj = ref()
+            if obj is not None:
+                getattr(obj, name)()
 
+        handler.__doc__ = name.replace("_", " ")
         return handler
 
-    layer.bind_key("Up", call("step_keypoint", -1), overwrite=True)
-    layer.bind_key("Down", call("step_keypoint", 1), overwrite=True)
-    layer.bind_key("E", call("next_unlabeled"), overwrite=True)
+    for key, name in pairs:
+        target.bind_key(key, call(name), overwrite=True)
+
+
+def unbind_keys(target: Any, keys: Iterable[str] = ALL_KEYS) -> None:
+    for key in keys:
+        with contextlib.suppress(KeyError, ValueError):  # not bound
+            target.bind_key(key, None)
+
+
+def bind_layer_keys(layer: Any, dock: Any, habits: Habits) -> None:
+    """The habits' keys on the keypoints ``layer`` (the keys of other habits removed)."""
+    unbind_keys(layer)
+    bind_keys(layer, dock, habits.keys)
 
 
 def unbind_layer_keys(layer: Any) -> None:
-    for key in LAYER_KEYS:
-        with contextlib.suppress(KeyError, ValueError):  # not bound
-            layer.bind_key(key, None)
+    unbind_keys(layer)
 
 
-def shortcuts_html() -> str:
-    rows = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in SHORTCUTS)
+def shortcuts_html(habits: str = "markerless") -> str:
+    rows = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in SHORTCUT_DOCS[habits])
     return f"<table cellspacing='2'>{rows}</table>"
 
 

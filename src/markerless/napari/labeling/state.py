@@ -2,13 +2,15 @@
 
 The dock keeps one :class:`LabelingState` per keypoints layer and feeds it the
 layer's ``data`` (frame, y, x) and ``features`` after every change; the state
-answers "what should the user label next" for each advance mode:
+answers "what should the user label next" for each advance mode (napari-deeplabcut's
+SEQUENTIAL, QUICK and LOOP, see :mod:`.habits`):
 
-* ``sequential``: the next unlabeled keypoint on this frame, then the next frame;
-* ``quick``: the same keypoint on the next frame (one bodypart across all frames),
-  then the next keypoint from the first frame;
-* ``loop``: the next unlabeled keypoint on this frame, wrapping around; never
-  leaves the frame.
+* ``sequential``: the next keypoint not placed on this frame (wrapping); once the
+  frame is done, the next frame if :attr:`LabelingState.advance_frames`;
+* ``quick``: the following keypoint, placed or not (correcting one after another);
+  after the last one, the next frame if :attr:`LabelingState.advance_frames`;
+* ``loop``: the same keypoint on the next frame (one bodypart across all frames),
+  then the next keypoint from the first frame.
 
 Everything here is vectorised over points and tested without a viewer.
 """
@@ -22,8 +24,7 @@ import numpy as np
 import pandas as pd
 
 from markerless.errors import LabelFileError
-
-MODES = ("sequential", "quick", "loop")
+from markerless.napari.labeling.habits import MODES
 
 
 class Progress(NamedTuple):
@@ -52,6 +53,8 @@ class LabelingState:
         Frames (images) of the layer.
     mode
         One of :data:`MODES`.
+    advance_frames
+        A finished frame (sequential, quick) goes on to the next frame.
     """
 
     def __init__(
@@ -61,6 +64,7 @@ class LabelingState:
         defined: np.ndarray | None,
         n_frames: int,
         mode: str = "sequential",
+        advance_frames: bool = True,
     ) -> None:
         self.bodyparts = [str(b) for b in bodyparts]
         self.individuals = [str(i) for i in individuals]
@@ -80,6 +84,7 @@ class LabelingState:
         self.labeled = np.zeros((self.n_frames, len(self.keypoints)), bool)
         self.current = 0
         self.mode = mode
+        self.advance_frames = bool(advance_frames)
 
     @classmethod
     def from_metadata(cls, meta: Mapping[str, Any], mode: str = "sequential") -> LabelingState:
@@ -176,34 +181,46 @@ class LabelingState:
             self.current = 0 if first is None else first
 
     def after_add(self, frame: int) -> int:
-        """Advance after a point was placed on ``frame``; returns the frame to show next.
+        """Advance after a point was placed (or moved) on ``frame``; returns the frame to show.
 
         Updates :attr:`current`. Call :meth:`update` with the new points first.
         """
         if not self.n_keypoints or not self.n_frames:
             return frame
         frame = self._clamp(frame)
-        if self.mode == "quick":
+        if self.mode == "loop":
             if frame + 1 < self.n_frames:
                 return frame + 1
             self.step(1)
             return 0
-        if self.mode == "loop":
+        if self.mode == "quick":
+            if self.current + 1 < self.n_keypoints:
+                self.current += 1
+                return frame
+            nxt = None
+        else:
             nxt = self._next_unlabeled_on(frame, self.current + 1, wrap=True)
-            self.select(self.current + 1 if nxt is None else nxt)
-            return frame
-        # sequential
-        nxt = self._next_unlabeled_on(frame, self.current + 1, wrap=False)
-        if nxt is not None:
-            self.current = nxt
-            return frame
-        if frame + 1 >= self.n_frames:
-            nxt = self._next_unlabeled_on(frame, 0, wrap=False)
-            self.current = self.current if nxt is None else nxt
-            return frame
-        nxt = self._next_unlabeled_on(frame + 1, 0, wrap=False)
-        self.current = 0 if nxt is None else nxt
-        return frame + 1
+            if nxt is not None:
+                self.current = nxt
+                return frame
+        if self.advance_frames and frame + 1 < self.n_frames:
+            self.start_on(frame + 1)
+            return frame + 1
+        if self.mode == "sequential":
+            self.step(1)  # the frame is done: the next keypoint, on this frame
+        return frame
+
+    def next_unlabeled_frame(self, frame: int, direction: int = 1) -> int | None:
+        """The next (``direction`` 1) or previous (-1) frame with no label at all, wrapping.
+
+        ``None`` when every other frame has labels (napari-deeplabcut's Shift+arrows).
+        """
+        if not self.n_frames:
+            return None
+        step = 1 if direction >= 0 else -1
+        order = (self._clamp(frame) + step * (1 + np.arange(self.n_frames - 1))) % self.n_frames
+        empty = order[~self.labeled[order].any(axis=1)]
+        return int(empty[0]) if len(empty) else None
 
     def next_unlabeled(self, frame: int) -> int:
         """Jump to the next unlabeled keypoint (the 'e' key): on this frame, else a later one.
@@ -247,14 +264,15 @@ def duplicates_of(data: np.ndarray, kp: np.ndarray, new: np.ndarray) -> np.ndarr
 
 def place_points(
     data: np.ndarray, kp: np.ndarray, new: np.ndarray, n_frames: int,
-    image_shape: tuple[int, int] | None = None,
+    image_shape: tuple[int, int] | None = None, move: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """What to do with freshly clicked points ``new`` (indices into ``data``).
 
     Returns ``(data, drop, kept)``: ``data`` with the new points' frame
-    coordinate rounded to the image they were placed on, the indices to remove
-    (clicks off the images, and older points of the same keypoint on the same
-    frame: a second click moves the keypoint), and the new points that stay.
+    coordinate rounded to the image they were placed on, the indices to remove,
+    and the new points that stay. Removed are clicks off the images and, for a
+    keypoint already on that frame, the older point (``move``: a second click
+    moves the keypoint) or else the new one (the click places nothing).
     """
     data = np.array(data, float).reshape(-1, 3)
     new = np.asarray(new, int)
@@ -265,7 +283,14 @@ def place_points(
         h, w = image_shape
         y, x = data[new, 1], data[new, 2]
         bad |= (y < -0.5) | (y > h - 0.5) | (x < -0.5) | (x > w - 0.5)
-    drop = np.union1d(duplicates_of(data, kp, new[~bad]), new[bad])
+    older = duplicates_of(data, kp, new[~bad])
+    if not move and len(older):
+        frames = np.rint(data[:, 0]).astype(int)
+        taken = np.isin(frames[new] * (kp.max() + 2) + kp[new],
+                        frames[older] * (kp.max() + 2) + kp[older])
+        bad |= taken
+        older = np.zeros(0, int)
+    drop = np.union1d(older, new[bad])
     return data, drop, new[~bad]
 
 

@@ -28,6 +28,17 @@ def bodypart_colors(bodyparts: list[str], colormap: str = "rainbow") -> dict[str
     return dict(zip(bodyparts, colors, strict=False))
 
 
+def individual_colors(individuals: list[str]) -> dict[str, np.ndarray]:
+    """One RGBA colour per individual: tab10's colours in order (blue, orange, green, ...,
+    repeating after 10), so two animals never get two blues, as sampling the colormap
+    evenly gives. The Points' borders and the Tracks dock's trajectories share it."""
+    from matplotlib import colormaps
+
+    table = np.asarray(colormaps["tab10"].colors, dtype=np.float64)
+    rgba = np.column_stack([table, np.ones(len(table))])
+    return {name: rgba[i % len(rgba)] for i, name in enumerate(individuals)}
+
+
 def poses_to_points(
     poses: Poses,
     *,
@@ -86,7 +97,7 @@ def poses_to_points(
         "text": None,
     }
     if poses.multianimal:
-        kwargs["border_color_cycle"] = bodypart_colors(poses.individuals, "tab10")
+        kwargs["border_color_cycle"] = individual_colors(poses.individuals)
     if pcutoff is not None and poses.likelihood is not None:
         kwargs["shown"] = features["likelihood"].to_numpy() >= pcutoff
     return data, kwargs

@@ -1,4 +1,4 @@
-"""napari reader: videos, DeepLabCut label/analysis files and whole projects.
+"""napari reader: videos, DeepLabCut label/analysis files, whole projects and 3D results.
 
 ``napari_get_reader`` only looks at names and file headers (cheap, no side
 effects, never raises) and returns ``None`` for files that are not ours.
@@ -35,6 +35,8 @@ def _serialised(fn):
 
 LayerData = tuple[Any, dict[str, Any], str]
 ReaderFunction = Callable[[str | list[str]], list[LayerData]]
+#: the frame slider's name (napari's default, "-3", reads like a frame number)
+AXIS_LABELS = ("frame", "y", "x")
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv"}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
 
@@ -68,6 +70,10 @@ def _choose_reader(path: Path) -> ReaderFunction | None:
     if path.name == "config.yaml" and path.is_file():
         return lambda p: read_project(Path(p))
     if suffix in {".h5", ".csv"}:
+        from markerless.napari.layers.pose3d_files import is_3d_result
+
+        if is_3d_result(path):  # before labels: a 3D table is neither labels nor analysis
+            return lambda p: read_3d_layers(Path(p))
         if is_dlc_labels(path):
             return lambda p: read_labeled_folder(Path(p).parent, labels_file=Path(p))
         if is_dlc_analysis(path):
@@ -83,7 +89,8 @@ def read_video_layer(path: Path) -> list[LayerData]:
 
     frames = read_video(path)
     meta = {"markerless": {"kind": "video", "video_path": str(path)}}
-    return [(frames, {"name": path.stem, "rgb": True, "metadata": meta}, "image")]
+    return [(frames, {"name": path.stem, "rgb": True, "metadata": meta,
+                      "axis_labels": AXIS_LABELS}, "image")]
 
 
 # --- labeled frames ---------------------------------------------------------
@@ -206,13 +213,14 @@ def read_labeled_folder(
         frames_meta = {"kind": "frames", "folder": str(folder), "root": str(root),
                        "image_paths": meta_extra["image_paths"]}
         layers.append((image_stack(paths), {"name": folder.name, "rgb": True,
-                                             "metadata": {"markerless": frames_meta}},
-                       "image"))
+                                             "metadata": {"markerless": frames_meta},
+                                             "axis_labels": AXIS_LABELS}, "image"))
     colormap = str((config or {}).get("colormap") or "rainbow")
     size = float((config or {}).get("dotsize") or 8)
     data, kwargs = poses_to_points(poses, kind="labels", colormap=colormap,
                                    extra_meta=meta_extra, size=size)
     kwargs["name"] = f"CollectedData_{poses.scorer} {folder.name}"
+    kwargs["axis_labels"] = AXIS_LABELS
     layers.append((data, kwargs, "points"))
     return layers
 
@@ -286,4 +294,39 @@ def read_analysis_layer(path: Path) -> list[LayerData]:
         poses, kind="analysis", extra_meta={"analysis_path": str(path)}, size=6.0
     )
     kwargs["name"] = f"{path.stem}"
+    kwargs["axis_labels"] = AXIS_LABELS
     return [(data, kwargs, "points")]
+
+
+# --- 3D results ---------------------------------------------------------------
+def read_3d_layers(path: Path) -> list[LayerData]:
+    """A ``_DLC_3D.h5``/``.csv`` or anipose CSV: points ``(t, z, y, x)``, skeleton and
+    cameras (:mod:`markerless.napari.layers.pose3d`); the viewer that receives them
+    switches to 3D display."""
+    from markerless.napari.layers.pose3d import layers_3d
+
+    layers = layers_3d(Path(path))
+    _display_in_3d_when_added()
+    return layers
+
+
+def _display_in_3d_when_added() -> None:
+    """A reader returns layer data, not a viewer: switch the current viewer to 3D when
+    the 3D points arrive in it (once)."""
+    try:
+        import napari
+
+        viewer = napari.current_viewer()
+    except Exception:  # noqa: BLE001 - no viewer: nothing to switch
+        return
+    if viewer is None:
+        return
+    from markerless.napari.layers.lookup import meta
+    from markerless.napari.layers.pose3d import KIND_POINTS_3D, set_3d_display
+
+    def inserted(event: Any) -> None:
+        if meta(event.value).get("kind") == KIND_POINTS_3D:
+            viewer.layers.events.inserted.disconnect(inserted)
+            set_3d_display(viewer, event.value)
+
+    viewer.layers.events.inserted.connect(inserted)

@@ -39,6 +39,7 @@ from markerless.napari.project.jobs import (
     parse_skeleton,
 )
 from markerless.napari.session import connect_alive, session, unwrap
+from markerless.napari.view import show_opened_project
 from markerless.napari.workers import start_worker
 
 if TYPE_CHECKING:
@@ -295,9 +296,11 @@ class ProjectWidget(QWidget):
         except Exception as err:  # noqa: BLE001 - reported in the dock
             self.show_error(err)
             return
+        first = not len(self.viewer.layers)
         for items in groups:
             folder = meta_of_kwargs(items[-1][1]).get("folder")
             if folder is None or points_layer_for(self.viewer, folder) is None:
                 add_layer_data(self.viewer, items)
+        show_opened_project(self.viewer, first)  # the whole frame in view, from frame 0
         self._say(f"Project {path.parent.name}: {len(groups)} labeled-data folders")
 

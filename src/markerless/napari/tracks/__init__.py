@@ -1,0 +1,2 @@
+"""Tracks dock: proofread multi-animal tracks (swap identities, jump to events, save, send
+frames to labeling)."""
