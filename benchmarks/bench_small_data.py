@@ -141,8 +141,11 @@ def _report(goal: str, figure: str, ok: bool) -> bool:
 
 
 # --- openfield learning curve ----------------------------------------------------------
-def openfield_run(n_frames: int | None, variant: str, steps: int, seed: int = 0) -> dict:
-    """Train on ``n_frames`` of shuffle 1's training frames; error on its test frames."""
+def openfield_run(n_frames: int | None, variant: str, steps: int, seed: int = 0,
+                  keep: Path | None = None) -> dict:
+    """Train on ``n_frames`` of shuffle 1's training frames; error on its test frames.
+
+    ``keep``: copy the trained project there (for `bench_speed.py`)."""
     import shutil
 
     from markerless.evaluation.metrics import compute_rmse
@@ -173,14 +176,18 @@ def openfield_run(n_frames: int | None, variant: str, steps: int, seed: int = 0)
         data = load_training_data(config, 1, which="test")
         model, info = load_model_for_inference(config)
         pred = Predictor(model, info).predict_batches(data.images, 8, data.sizes)
+        if keep is not None:
+            shutil.rmtree(keep, ignore_errors=True)
+            shutil.copytree(dst, keep)
+            print(f"trained project kept in {keep}", flush=True)
     gt = data.keypoints[:, 0].astype(np.float64)
     return {"part": "openfield", "variant": variant, "n_train": len(chosen), "steps": steps,
             "test_px": compute_rmse(pred, gt), "cpu_s": round(cpu),
             "steps_per_s": steps / max(wall, 1e-9)}
 
 
-def openfield(steps: int, variants: list[str], parallel: int) -> list[bool]:
-    jobs = [(n, v) for v in variants for n in SIZES if not (v != "default" and n in (None, 80))]
+def openfield(steps: int, variants: list[str], parallel: int, sizes=SIZES) -> list[bool]:
+    jobs = [(n, v) for v in variants for n in sizes if not (v != "default" and n in (None, 80))]
     records = []
     if parallel <= 1:
         for n, v in jobs:
@@ -259,10 +266,14 @@ def main() -> None:
                         help="also train the small-data recipe candidates")
     parser.add_argument("--parallel", type=int, default=1)
     parser.add_argument("--run-one", nargs=3, metavar=("N", "VARIANT", "STEPS"))
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="with --run-one: keep the trained project in this folder")
+    parser.add_argument("--sizes", type=int, nargs="+", default=None,
+                        help="training-set sizes of the curve (0 = all; default 10 20 40 80 0)")
     args = parser.parse_args()
     if args.run_one:
         n, v, steps = args.run_one
-        _emit(openfield_run(int(n) or None, v, int(steps)))
+        _emit(openfield_run(int(n) or None, v, int(steps), keep=args.keep))
         return
     import jax
 
@@ -275,8 +286,9 @@ def main() -> None:
             print(f"openfield: {SHARED / 'dlc-openfield-pranav'} not found: skipped")
         else:
             steps = args.steps or calibrate_steps(args.minutes, args.clock)
+            sizes = tuple(n or None for n in args.sizes) if args.sizes else SIZES
             ok += openfield(steps, list(VARIANTS) if args.variants else ["default"],
-                            args.parallel)
+                            args.parallel, sizes)
     print(f"\n{sum(ok)}/{len(ok)} goals met")
 
 

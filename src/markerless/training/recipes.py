@@ -111,9 +111,9 @@ class TrainConfig:
     target_mode: Literal["disk", "gaussian"] = "disk"
     locref_stdev: float = 7.2801
     locref_huber_weight: float = 0.05
-    unlabeled_weight: float = 0.0
+    unlabeled_weight: float = 1.0
     positive_weight: float = 1.0
-    rare_part_boost: float = 1.0
+    rare_part_boost: float = 10.0
     freeze_backbone_steps: int = 0
     visibility_weight: float = 0.0
     freeze_bn: bool | None = None
