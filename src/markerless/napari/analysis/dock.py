@@ -5,6 +5,8 @@ its Image layer (the lazy video reader), the predictions as a Points layer on
 video frame indices and the trajectories as a Tracks layer (one track per
 individual x bodypart), all coloured by bodypart with the project's colormap.
 The pcutoff slider hides predictions below it (Points ``shown``, Tracks data).
+The Export section (export_panel.py) exports the chosen model, writes NWB and
+analyses with an exported model folder, through the same job panel.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from qtpy.QtWidgets import (
 )
 from superqt import QLabeledDoubleSlider
 
+from markerless.napari.analysis.export_panel import ExportPanel
 from markerless.napari.analysis.jobs import analysis_job
 from markerless.napari.forms import format_seconds, reports_errors, scroll_layout
 from markerless.napari.job_panel import JobPanel
@@ -106,6 +109,8 @@ class AnalysisWidget(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.job)
         layout.addLayout(cutoff)
+        self.export = ExportPanel(self)
+        layout.addWidget(self.export)
         layout.addStretch(1)
         follow_project(self, self.viewer)
         # a run in the Training dock ended: offer its snapshots (the newest is selected)
@@ -195,7 +200,7 @@ class AnalysisWidget(QWidget):
         return self.job.run(analysis_job, config, videos, self.shuffle.value(),
                             None if index is None else int(index), self.redo.isChecked(),
                             trainingsetindex=self.trainset.index, text="Loading the model...",
-                            yielded=self._on_progress)  # fmt: skip
+                            yielded=self.show_progress)  # fmt: skip
 
     @reports_errors
     def show_existing(self) -> None:
@@ -249,7 +254,8 @@ class AnalysisWidget(QWidget):
         """True until the tracks follow the last pcutoff change."""
         return self._tracks_timer.isActive()
 
-    def _on_progress(self, ev: dict) -> None:
+    def show_progress(self, ev: dict) -> None:
+        """An analysis progress event: the progress bar, and the results once done."""
         if ev["status"] == "loading":
             return
         name = Path(ev["video"]).name
