@@ -191,8 +191,18 @@ def iter_analyze(
     redo: bool = False,
     downscale: float | None = None,
     chunk_frames: int = DEFAULT_CHUNK_FRAMES,
+    auto_track: bool = True,
+    n_tracks: int | None = None,
+    identity_only: bool = False,
+    multianimal: Any = None,
 ) -> Iterator[dict]:
-    """Generator form of :func:`analyze_videos`: one progress dict per finished batch/chunk."""
+    """Generator form of :func:`analyze_videos`: one progress dict per finished batch/chunk.
+
+    ``multianimal`` (a `markerless.analysis.ma_analyze.MultiAnimalSettings`) tunes peak
+    finding and assembly of multi-animal models; ``n_tracks`` and ``identity_only``
+    override its fields.
+    """
+    from markerless.analysis.ma_inference import ma_spec_of
     from markerless.io.config import read_config
     from markerless.training.snapshots import load_model_for_inference
 
@@ -211,6 +221,11 @@ def iter_analyze(
     spec.extra.setdefault("iteration", int(cfg.get("iteration", 0) or 0))
     kw = {"batch_size": batch_size, "destfolder": destfolder, "cropping": cropping,
           "downscale": downscale, "redo": redo, "chunk_frames": chunk_frames}
+    ma = ma_spec_of(info)
+    if ma is not None:
+        yield from _iter_analyze_ma(paths, model, spec, ma, client, multianimal, n_tracks,
+                                    identity_only, auto_track, kw)
+        return
     if client is not None:
         from markerless.analysis.distributed import iter_analyze_distributed
 
@@ -223,6 +238,35 @@ def iter_analyze(
             yield _skipped(video, spec.scorer, destfolder)
             continue
         yield from run_job_local(job, model, save_as_csv)
+
+
+def _iter_analyze_ma(paths, model, spec, ma, client, settings, n_tracks, identity_only,
+                     auto_track, kw) -> Iterator[dict]:
+    """The multi-animal branch of `iter_analyze` (`markerless.analysis.ma_analyze`)."""
+    import dataclasses
+
+    from markerless.analysis.ma_analyze import (
+        MultiAnimalSettings,
+        prepare_ma_job,
+        run_ma_job_local,
+    )
+    from markerless.analysis.ma_outputs import full_pickle_path
+
+    if client is not None:
+        raise NotImplementedError("multi-animal analysis runs in-process; drop client=")
+    settings = settings or MultiAnimalSettings()
+    changes = {"identity_only": bool(identity_only) or settings.identity_only}
+    if n_tracks is not None:
+        changes["n_tracks"] = int(n_tracks)
+    settings = dataclasses.replace(settings, **changes)
+    for video in paths:
+        mj = prepare_ma_job(video, spec, ma, settings, **kw)
+        if mj is None:
+            ev = _skipped(video, spec.scorer, kw["destfolder"])
+            ev["output"] = str(full_pickle_path(Path(ev["output"])))
+            yield ev
+            continue
+        yield from run_ma_job_local(mj, model, auto_track=auto_track)
 
 
 def analyze_videos(
@@ -241,6 +285,10 @@ def analyze_videos(
     redo: bool = False,
     downscale: float | None = None,
     progress: bool = True,
+    auto_track: bool = True,
+    n_tracks: int | None = None,
+    identity_only: bool = False,
+    multianimal: Any = None,
     **dlc_kwargs: Any,
 ) -> str:
     """Analyse videos with the project's trained model (DeepLabCut's ``analyze_videos``).
@@ -257,6 +305,14 @@ def analyze_videos(
     ``progress`` (a tqdm bar per video).
     DeepLabCut-only options (``gputouse``, ``TFGPUinference``, ...) are accepted
     and ignored with a warning. Returns the scorer string, as DeepLabCut does.
+
+    Multi-animal projects (DeepLabCut 3's behaviour): peaks, part-affinity fields and
+    identity come out of the same compiled function as the network, animals are assembled
+    on the host, and ``<video><scorer>_full.pickle`` + ``_assemblies.pickle`` are written;
+    ``auto_track`` then tracks and stitches them, ``n_tracks`` (default: the number of
+    individuals) is the most animals per frame, ``identity_only`` assembles by the
+    identity head alone, ``multianimal`` (`MultiAnimalSettings`) holds the other
+    assembly settings.
     """
     if batch_size is None and "batchsize" in dlc_kwargs:  # DeepLabCut 2's spelling
         batch_size = dlc_kwargs.pop("batchsize")
@@ -267,9 +323,12 @@ def analyze_videos(
     try:
         for ev in iter_analyze(config, videos, videotype, shuffle, trainingsetindex,
                                snapshot_index, batch_size, save_as_csv, destfolder, cropping,
-                               dynamic, client, redo, downscale):  # fmt: skip
+                               dynamic, client, redo, downscale, auto_track=auto_track,
+                               n_tracks=n_tracks, identity_only=identity_only,
+                               multianimal=multianimal):  # fmt: skip
             if ev["output"]:
-                scorer = Path(ev["output"]).stem[len(Path(ev["video"]).stem):]
+                stem = Path(ev["output"]).stem.removesuffix("_full")
+                scorer = stem[len(Path(ev["video"]).stem):]
             if progress:
                 bar = _show(bar, ev)
     finally:
