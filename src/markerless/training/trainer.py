@@ -233,6 +233,19 @@ class Trainer:
             meta=self._meta(),
         )
 
+    def prune_graph(self, max_frames: int = 100) -> list[int]:
+        """Choose the part-affinity edges that assemble best (DLC's ``paf_best``) on up to
+        ``max_frames`` training frames, record them and save (`ma_prune.prune_trained`)."""
+        from markerless.training.ma_prune import prune_trained
+
+        best, scores = prune_trained(self, max_frames)
+        self.ma_spec = self.ma_spec.replace(paf_best=tuple(best))
+        self._pose_cfg.update(paf_best=list(best), paf_best_scores=[
+            {"edges": sc.edges, "miss": sc.miss, "purity": sc.purity} for sc in scores])
+        write_pose_cfg(self.train_dir / "pose_cfg.yaml", self._pose_cfg)
+        self.save()
+        return best
+
     # --- loop -----------------------------------------------------------------------------
     def train_step(self) -> jax.Array:
         """One optimisation step; returns the (device) loss terms without blocking."""
@@ -256,6 +269,8 @@ class Trainer:
             pose_cfg.update(net_type=tc.net_type, stride=tc.stride, batch_size=tc.batch_size,
                             maxiters=tc.maxiters, global_scale=tc.global_scale,
                             train_config=tc.to_dict())
+            if self.ma_spec is not None:  # the graph this run trains (DLC's keys)
+                pose_cfg.update(self.ma_spec.pose_cfg_entries())
             write_pose_cfg(self.train_dir / "pose_cfg.yaml", pose_cfg)
         start = time.perf_counter()
         pending: list[dict[str, jax.Array]] = []
@@ -291,6 +306,8 @@ class Trainer:
                         "elapsed_s": now - start, "snapshot": snapshot,
                         **{k: terms[k] for k in ("paf_loss", "id_loss") if k in terms},
                     }  # fmt: skip
+            if self.ma_spec is not None and tc.paf_graph == "pruned":
+                self.prune_graph()
         finally:
             if self.step > self.saved_step:  # stopped early (closed generator, Ctrl-C, error)
                 try:
