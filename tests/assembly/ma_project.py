@@ -29,11 +29,12 @@ def synthetic_config(n_frames: int = 40, height: int = 96, width: int = 160, see
 
 def make_ma_project(root: str | Path, n_frames: int = 40, seed: int = 0, identity: bool = False,
                     unique: bool = False, fractions: tuple[float, ...] = (0.9,),
-                    skeleton=SKELETON, **kw) -> Path:
+                    skeleton=SKELETON, unlabel: dict | None = None, **kw) -> Path:
     """Write the project under ``root``; returns its config.yaml path.
 
-    ``unique`` adds a unique bodypart ``marker``: the first animal's snout position offset
-    by (0, 0) -- a fixed point of the scene would not test anything, so it follows animal 0.
+    ``unique`` adds a unique bodypart ``marker`` that follows animal 0's snout (a fixed
+    point of the scene would test nothing). ``unlabel`` maps a frame to ``(individual,
+    [keypoint indices])`` pairs set to NaN (all of an animal: it left the frame).
     """
     project = Path(root) / "ma-tester-2024-01-01"
     frames, poses = generate(synthetic_config(n_frames, seed=seed, **kw))
@@ -45,7 +46,10 @@ def make_ma_project(root: str | Path, n_frames: int = 40, seed: int = 0, identit
                          unique_bodyparts=uniq, skeleton=skeleton)
     cfg["identity"] = bool(identity)
     cfg["TrainingFraction"] = list(fractions)
-    xy = poses.xy
+    xy = poses.xy.copy()
+    for frame, pairs in (unlabel or {}).items():
+        for ind, kps in pairs:
+            xy[frame, ind, kps] = np.nan
     defined = None
     if unique:
         n, i, k, _ = xy.shape

@@ -252,13 +252,19 @@ def _iter_analyze_ma(paths, model, spec, ma, client, settings, n_tracks, identit
     )
     from markerless.analysis.ma_outputs import full_pickle_path
 
-    if client is not None:
-        raise NotImplementedError("multi-animal analysis runs in-process; drop client=")
     settings = settings or MultiAnimalSettings()
     changes = {"identity_only": bool(identity_only) or settings.identity_only}
     if n_tracks is not None:
         changes["n_tracks"] = int(n_tracks)
     settings = dataclasses.replace(settings, **changes)
+    if client is not None:
+        from markerless.analysis.distributed import iter_analyze_distributed
+
+        with _client(client) as dask_client:
+            yield from iter_analyze_distributed(paths, model, spec, dask_client,
+                                                multianimal=(ma, settings),
+                                                auto_track=auto_track, **kw)
+        return
     for video in paths:
         mj = prepare_ma_job(video, spec, ma, settings, **kw)
         if mj is None:

@@ -48,8 +48,8 @@ from markerless.assembly.spec import MultiAnimalSpec
 from markerless.decoding.ma_peaks import PeakConfig
 from markerless.errors import ConfigError
 
-__all__ = ["MultiAnimalSettings", "MultiPartialStore", "iter_analyze_video_ma",
-           "prepare_ma_job", "run_ma_job_local", "track_video"]
+__all__ = ["MultiAnimalSettings", "MultiPartialStore", "crowded_frames",
+           "iter_analyze_video_ma", "prepare_ma_job", "run_ma_job_local", "track_video"]
 
 
 @dataclass(frozen=True)
@@ -140,9 +140,21 @@ def prepare_ma_job(video: str | os.PathLike, spec: ModelSpec, ma: MultiAnimalSpe
     return None if job is None else MultiJob(job, ma, pcfg, acfg)
 
 
+def crowded_frames(peaks: np.ndarray, n_multi: int, n_tracks: int,
+                   min_score: float = 0.5) -> np.ndarray:
+    """``(F,)`` bool: frames where most multi-animal bodyparts have more than ``n_tracks``
+    confident peaks (score ``>= min_score``) -- more animals than the assembly keeps."""
+    s = peaks[:, :n_multi, :, 2]
+    n = (np.nan_to_num(s, nan=0.0) >= min_score).sum(-1)  # (F, Km)
+    return np.median(n, axis=-1) > n_tracks
+
+
 def _assemble_chunk(mj: MultiJob, chunk: tuple[int, int], out: dict[str, np.ndarray]) -> None:
     res = assemble(out["peaks"], out["affinity"], mj.assembler, out.get("identity"))
     arrays = dict(out)
+    arrays["crowded"] = crowded_frames(out["peaks"], mj.ma.n_multi,
+                                       mj.assembler.max_n_individuals,
+                                       max(0.5, mj.assembler.pcutoff))
     arrays["data"] = res.data
     arrays["n_links"] = res.n_links
     if res.identity is not None:
@@ -191,8 +203,13 @@ def finalize_ma_job(mj: MultiJob, auto_track: bool = False, **track_kwargs: Any)
     missing = store.pending()
     if missing:
         raise RuntimeError(f"{len(missing)} chunks not analysed yet, first {missing[0]}")
-    first_scores = np.concatenate([store.load(a, b)["peaks"][:, :, 0] for a, b in store.chunks])
-    bad_runs = _warn_damage(job, first_scores)
+    first_scores, crowded = [], []
+    for a, b in store.chunks:
+        c = store.load(a, b)
+        first_scores.append(c["peaks"][:, :, 0])
+        crowded.append(c["crowded"])
+    bad_runs = _warn_damage(job, np.concatenate(first_scores))
+    _warn_crowded(mj, np.concatenate(crowded))
     write_ma_pickles(job.paths.h5, ((a, store.load(a, b)) for a, b in store.chunks),
                      job.n_frames, mj.ma.bodyparts, mj.ma.multi_bodyparts,
                      mj.ma.unique_bodyparts, mj.ma.individuals, mj.peaks.edges,
@@ -205,6 +222,20 @@ def finalize_ma_job(mj: MultiJob, auto_track: bool = False, **track_kwargs: Any)
     if auto_track:
         track_video(mj, **track_kwargs)
     return mj.full_pickle
+
+
+def _warn_crowded(mj: MultiJob, crowded: np.ndarray) -> None:
+    from markerless.analysis.resume import bad_frame_ranges
+
+    runs = bad_frame_ranges(np.flatnonzero(crowded).tolist())
+    if not runs:
+        return
+    text = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs[:20])
+    n = mj.assembler.max_n_individuals
+    warnings.warn(
+        f"{int(crowded.sum())} frame(s) of {str(mj.job.video)!r} show more animals than "
+        f"n_tracks={n} (frames {text}{' ...' if len(runs) > 20 else ''}); only the {n} best "
+        "assemblies are kept there: pass n_tracks= to keep more", UserWarning, stacklevel=4)
 
 
 def track_video(mj: MultiJob, **kwargs: Any) -> Path | None:

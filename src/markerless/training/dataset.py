@@ -23,6 +23,7 @@ import datetime as _dt
 import json
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,16 @@ def _conform(poses: Poses, bodyparts: list[str], individuals: list[str],
     extra = sorted(set(poses.bodyparts) - set(bodyparts))
     if extra:
         log.warning("%s: bodyparts %s are not in config.yaml and are ignored", source, extra)
+    missing = [b for b in bodyparts if b not in bp_map]
+    if missing:
+        warnings.warn(f"{str(source)!r} has no column for the config.yaml bodyparts {missing}: "
+                      "they count as unlabeled in its frames", UserWarning, stacklevel=4)
+    extra_ind = [i for i in poses.individuals if i not in individuals]
+    if extra_ind:
+        n = int(np.isfinite(poses.xy[:, [ind_map[i] for i in extra_ind]]).all(-1).sum())
+        warnings.warn(f"{str(source)!r}: individuals {extra_ind} are not in config.yaml "
+                      f"(individuals: {individuals}); their {n} labeled points are not used "
+                      "for training", UserWarning, stacklevel=4)
     src_i = [ind_map.get(i, -1) for i in individuals]
     src_k = [bp_map.get(b, -1) for b in bodyparts]
     ii = np.array([i for i in src_i if i >= 0])
