@@ -121,3 +121,11 @@ def test_crops_hold_several_animals_and_occlusion_hides_pixels():
         assert counts.max() >= 0.8 * 19 * 19
     plain, _ = augment_multi_batch(jax.random.key(1), img, kp, (64, 64), layout, cfg)
     assert np.unique(np.asarray(plain)[0, ..., 0].round(3), return_counts=True)[1].max() <= 64
+
+
+def test_sleap_fly_leg_names_pair_left_and_right():
+    from markerless.training.augment import symmetric_pairs_from_names
+
+    names = ["head", "thorax", "abdomen", "wingL", "wingR", "forelegL4", "forelegR4",
+             "midlegL4", "midlegR4", "hindlegL4", "hindlegR4", "eyeL", "eyeR"]
+    assert symmetric_pairs_from_names(names) == ((3, 4), (5, 6), (7, 8), (9, 10), (11, 12))
