@@ -67,6 +67,9 @@ def test_pose_cfg_and_snapshot_record_the_graph(trained):
     assert list(spec.paf_best) == pose_cfg["paf_best"] and 3 <= len(spec.paf_best) <= 6
     assert len(pose_cfg["paf_best_scores"]) >= 2  # the candidate graphs pruning scored
     assert spec.individuals == ("animal0", "animal1") and spec.identity
+    # The saved training state resumes (its signature ignores the pruned paf_best).
+    resumed = Trainer(config)
+    assert resumed.step == MAXITERS and list(resumed.ma_spec.paf_best) == pose_cfg["paf_best"]
 
 
 def test_assemblies_recover_the_animals(trained):

@@ -118,8 +118,19 @@ def iter_analyze_video(
     ``info`` (a :class:`markerless.training.snapshots.ModelInfo`, a mapping or
     any object with those attributes) gives ``net_type``, ``stride``,
     ``bodyparts`` and optionally ``individuals``, ``scorer``, ``snapshot``,
-    ``locref_stdev``, ``global_scale``, ``pad_multiple``.
+    ``locref_stdev``, ``global_scale``, ``pad_multiple``. A multi-animal model (its info's
+    ``meta["multianimal"]``) runs `markerless.analysis.ma_analyze.iter_analyze_video_ma`.
     """
+    from markerless.analysis.ma_inference import ma_spec_of
+
+    if ma_spec_of(info) is not None:
+        from markerless.analysis.ma_analyze import iter_analyze_video_ma
+
+        yield from iter_analyze_video_ma(video, model, info, batch_size=batch_size,
+                                         destfolder=destfolder, cropping=cropping,
+                                         downscale=downscale, redo=redo,
+                                         chunk_frames=chunk_frames, prefetch=prefetch)
+        return
     spec = model_spec(model, info)
     job = prepare_job(video, spec, batch_size=batch_size, destfolder=destfolder,
                       cropping=cropping, downscale=downscale, redo=redo, chunk_frames=chunk_frames)
