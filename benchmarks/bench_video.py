@@ -36,8 +36,9 @@ import numpy as np
 os.environ.setdefault("IMAGEIO_FFMPEG_NO_PREVENT_SIGINT", "1")
 import imageio_ffmpeg  # noqa: E402
 
-from markerless.io.video import VideoReader, probe_video, read_video
+from markerless.io.video import VideoReader, probe_video
 from markerless.io.video_cache import _Decoder, _to_rgb
+from markerless.io.video_dask import read_video
 from markerless.io.video_index import _index, _scan
 
 REPO = Path(__file__).resolve().parents[1]

@@ -25,5 +25,18 @@ fi
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[all,test]"
+# constraints.txt pins the versions CI tested (scripts/refresh-constraints.sh makes it);
+# MARKERLESS_UNPINNED=1 installs the newest versions pyproject.toml allows instead.
+if [ -f constraints.txt ] && [ -z "${MARKERLESS_UNPINNED:-}" ]; then
+    .venv/bin/python -m pip install -q -c constraints.txt -e ".[all,test]"
+else
+    .venv/bin/python -m pip install -q -e ".[all,test]"
+fi
+# trackeval (HOTA) without its declared opencv-python, which would replace the headless
+# OpenCV that 3D calibration uses (it only needs numpy, scipy and tabulate here)
+if [ -f constraints.txt ] && [ -z "${MARKERLESS_UNPINNED:-}" ]; then
+    .venv/bin/python -m pip install -q --no-deps -c constraints.txt trackeval
+else
+    .venv/bin/python -m pip install -q --no-deps trackeval
+fi
 echo "markerless installed in $(pwd)/.venv"

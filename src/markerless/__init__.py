@@ -23,7 +23,7 @@ _API = {
     # files
     "read_config": "markerless.io.config",
     "write_config": "markerless.io.config",
-    "read_video": "markerless.io.video",
+    "read_video": "markerless.io.video_dask",
     "VideoReader": "markerless.io.video",
     "probe_video": "markerless.io.video",
     "reencode_video": "markerless.io.reencode",
@@ -49,6 +49,25 @@ _API = {
     "filterpredictions": "markerless.postprocessing.filtering",
     "create_labeled_video": "markerless.postprocessing.labeled_video",
     "plot_trajectories": "markerless.postprocessing.plots",
+    # 3D (any number of cameras)
+    "create_new_project_3d": "markerless.pose3d.project",
+    "calibrate_cameras": "markerless.pose3d.calibrate",
+    "triangulate": "markerless.pose3d.triangulate",
+    "filterpredictions_3d": "markerless.pose3d.filtering",
+    "plot_trajectories_3d": "markerless.pose3d.views",
+    "CameraGroup": "markerless.pose3d.camera",
+    "Camera": "markerless.pose3d.camera",
+    "CharucoBoard": "markerless.pose3d.boards",
+    "Checkerboard": "markerless.pose3d.boards",
+    "read_dlc_3d": "markerless.pose3d.outputs",
+    "read_anipose_csv": "markerless.pose3d.outputs",
+    # several animals
+    "import_slp": "markerless.io.slp_project",
+    "export_slp": "markerless.io.slp",
+    "read_slp": "markerless.io.slp",
+    "convert_detections2tracklets": "markerless.tracking.api",
+    "stitch_tracklets": "markerless.tracking.api",
+    "evaluate_tracking": "markerless.evaluation.tracking",
 }
 
 __all__ = ["__version__", *_API]
@@ -57,7 +76,7 @@ __all__ = ["__version__", *_API]
 def __getattr__(name: str) -> Any:
     if name in _API:
         return getattr(importlib.import_module(_API[name]), name)
-    if name in {"synthetic", "io", "project", "napari"}:
+    if name in {"synthetic", "io", "project", "napari", "pose3d", "tracking"}:
         return importlib.import_module(f"markerless.{name}")
     raise AttributeError(f"module 'markerless' has no attribute {name!r}")
 

@@ -104,8 +104,12 @@ def user_message(err: BaseException) -> str:
     """
     if isinstance(err, MarkerlessError):
         return str(err)
-    if isinstance(err, OSError) and getattr(err, "filename", None):
-        return str(storage_error(err, err.filename, "use"))
+    if isinstance(err, OSError):
+        if getattr(err, "filename", None):
+            return str(storage_error(err, err.filename, "use"))
+        if getattr(err, "errno", None) in _DISK_FULL:
+            return "The disk is full: free some space and try again"
+        return f"system error: {getattr(err, 'strerror', None) or err}"
     if isinstance(err, MemoryError):
         return ("Out of memory: try a smaller batch size, a lower resolution "
                 "(downscale) or shorter chunks")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -191,3 +192,41 @@ def test_agrees_with_the_evaluation_predictor(tmp_path, tiny_model, clip):
     np.testing.assert_allclose(poses.likelihood[:, 0], expected[..., 2], atol=1e-5)
     meta = pickle.loads(output_files(tmp_path)["pickle"].read_bytes())["data"]
     assert meta["scale"] == 0.5
+
+
+@pytest.mark.parametrize("damage", ["empty-hdf5", "truncated", "fewer-rows"])
+def test_a_damaged_result_is_not_already_analysed(tmp_path, tiny_model, clip, damage):
+    """After a disk-full failure or a damaged file, "already analysed" must not keep it."""
+    import tables
+
+    from markerless.io.dlc_analysis import write_analysis
+
+    model, info = tiny_model
+    video, _ = clip
+    h5 = analyze_video_file(video, model, info, destfolder=tmp_path, **KW)
+    good = read_analysis(h5)
+    if damage == "empty-hdf5":
+        h5.unlink()
+        tables.open_file(str(h5), mode="w").close()
+    elif damage == "truncated":
+        h5.write_bytes(h5.read_bytes()[:2000])
+    else:
+        write_analysis(good.select_frames(range(25)), h5)
+    with pytest.warns(UserWarning, match="is damaged"):
+        events = list(iter_analyze_video(video, model, info, destfolder=tmp_path, **KW))
+    assert events[-1]["status"] == "done" and events[-1]["frames_done"] == 40
+    assert read_analysis(h5).equals(good)
+
+
+def test_frames_of_another_size_than_the_training_images_are_named(tmp_path, tiny_model,
+                                                                  clip):
+    model, info = tiny_model
+    video, _ = clip
+    sized = {**info, "image_sizes": [[480, 640]]}
+    with pytest.warns(UserWarning, match=r"has 96x64 frames but the model was trained on "
+                                         r"images of 640x480"):
+        analyze_video_file(video, model, sized, destfolder=tmp_path, **KW)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        analyze_video_file(video, model, {**info, "image_sizes": [[64, 96]]},
+                           destfolder=tmp_path / "same", **KW)

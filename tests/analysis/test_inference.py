@@ -5,10 +5,9 @@ from __future__ import annotations
 import pickle
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
-from analysis_helpers import direct_predictions
+from analysis_helpers import PeakModel, direct_predictions
 from flax import nnx
 
 from markerless.analysis.inference import FusedPredictor, Geometry, ModelPayload
@@ -16,38 +15,22 @@ from markerless.decoding import decode_logits
 from markerless.model import normalize_images
 
 
-class PeakModel(nnx.Module):
-    """Score logits = mean brightness of each ``stride`` x ``stride`` cell (every channel),
-    so the decoded keypoint is the cell of the brightest blob: a model with a known answer."""
-
-    def __init__(self, stride: int = 4, k: int = 2):
-        self.stride, self.k = stride, k
-        self.gain = nnx.Param(jnp.ones(()))
-
-    def __call__(self, x):
-        b, h, w, _ = x.shape
-        s = self.stride
-        cells = x[..., 0].reshape(b, h // s, s, w // s, s).mean(axis=(2, 4)) * self.gain
-        logits = jnp.repeat(cells[..., None], self.k, axis=-1)
-        return logits, jnp.zeros((*logits.shape, 2), jnp.float32)
-
-
 def test_fused_equals_network_then_decode(tiny_model):
-    """Odd frame size: the predictor pads to 32 like training; compare with doing it by hand."""
+    """Odd frame size: the predictor pads to 32 (repeating the edge pixels) and decodes only
+    inside the frame; compare with doing it by hand."""
     model, info = tiny_model
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 256, (3, 50, 70, 3), dtype=np.uint8)
     pred = FusedPredictor(model, Geometry(frame_hw=(50, 70), stride=8, net_type="resnet_tiny"))
     got = np.asarray(pred(frames))
 
-    padded = np.zeros((3, 64, 96, 3), np.uint8)
-    padded[:, :50, :70] = frames
+    padded = np.pad(frames, ((0, 0), (0, 14), (0, 26), (0, 0)), mode="edge")
     graphdef, state = nnx.split(model)
 
-    @jax.jit  # by hand: pad with black, normalise, network, decode
+    @jax.jit  # by hand: pad, normalise, network, decode within the 50x70 frame
     def reference(state, x):
         logits, locref = nnx.merge(graphdef, state)(normalize_images(x, "resnet_tiny"))
-        return decode_logits(logits, locref, stride=8)
+        return decode_logits(logits, locref, stride=8, valid_hw=(50, 70))
 
     want = np.asarray(reference(state, padded))
     assert got.shape == (3, 4, 3) and got.dtype == np.float32

@@ -35,7 +35,7 @@ MAXITERS = 400
 def _recovered(model, info, data) -> tuple[float, np.ndarray]:
     """Share of labeled animals whose matched assembly has >= 3 of 4 keypoints within 5 px."""
     gt = multi_truth(data.keypoints, 2, 4)
-    err = matched_errors(predict_matched(model, info, data.images, gt), gt)
+    err = matched_errors(predict_matched(model, info, data.images, gt)[0], gt)
     return float(np.mean((err < 5).sum(-1) >= 3)), err
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from dlc_reference import dlc_decode
@@ -195,3 +196,21 @@ def test_nan_maps(shape):
     np.testing.assert_allclose(ours[finite], first_nan[finite], rtol=1e-6, atol=1e-4)
     np.testing.assert_allclose(np.delete(ours[:2], [1, 2], axis=1)[0],
                                np.delete(first_nan[:2], [1, 2], axis=1)[0], rtol=1e-6, atol=1e-4)
+
+
+def test_padding_is_never_decoded():
+    """Cells whose centre lies in the padding (beyond ``valid_hw``) are never chosen, per
+    batch or per image, even when they hold the highest score."""
+    from markerless.decoding import decode_logits
+
+    logits = np.full((2, 8, 10, 1), -5.0, np.float32)
+    logits[:, 7, 9, 0] = 9.0  # the maximum, in the bottom-right (padding) cell
+    logits[:, 2, 3, 0] = 1.0  # the best cell inside
+    logits[1, 5, 6, 0] = 2.0  # inside image 1 only when it is 48 x 56
+    out = np.asarray(decode_logits(jnp.asarray(logits), None, stride=8))
+    np.testing.assert_allclose(out[:, 0, :2], [[76.0, 60.0]] * 2)
+    out = np.asarray(decode_logits(jnp.asarray(logits), None, stride=8, valid_hw=(40, 56)))
+    np.testing.assert_allclose(out[:, 0, :2], [[28.0, 20.0]] * 2)  # cell (2, 3) both
+    sizes = jnp.asarray([[40, 56], [48, 56]])
+    out = np.asarray(decode_logits(jnp.asarray(logits), None, stride=8, valid_hw=sizes))
+    np.testing.assert_allclose(out[:, 0, :2], [[28.0, 20.0], [52.0, 44.0]])

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from markerless.errors import StorageError
 from markerless.io import atomic
 from markerless.io.atomic import atomic_write, atomic_write_text, backup_path, temporary_path
 
@@ -124,7 +125,7 @@ def test_permissions_of_replaced_file_are_kept(tmp_path):
 
 
 def test_missing_folder(tmp_path):
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(StorageError, match="does not exist"):
         atomic_write(tmp_path / "nope" / "a.csv", _write_bytes(b"x"))
 
 

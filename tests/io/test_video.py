@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from markerless.errors import VideoError
-from markerless.io.video import VideoInfo, VideoReader, probe_video, read_video, video_chunks
-from markerless.io.video_cache import ByteLRU, clear_shared_readers, shared_reader
+from markerless.io.video import VideoInfo, VideoReader, probe_video, video_chunks
+from markerless.io.video_cache import ByteLRU
+from markerless.io.video_dask import clear_shared_readers, read_video, shared_reader
 
 OPENFIELD_KEYFRAMES = (0, 182, 366, 548, 797, 985, 1173, 1383, 1588, 1794, 2016, 2219)
 OPENFIELD_PROBES = (0, 500, 1000, 2000, 2329)

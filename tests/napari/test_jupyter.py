@@ -77,9 +77,9 @@ def test_show_predictions_without_results_says_so(make_napari_viewer, tmp_path):
 
 
 def test_add_docks(make_napari_viewer, qtbot, project):
-    from markerless.napari._widgets_analysis import AnalysisWidget
-    from markerless.napari._widgets_refine import RefineWidget
-    from markerless.napari._widgets_training import TrainingWidget
+    from markerless.napari.analysis.dock import AnalysisWidget
+    from markerless.napari.refine.dock import RefineWidget
+    from markerless.napari.training.dock import TrainingWidget
 
     config, _ = project
     viewer = make_napari_viewer()

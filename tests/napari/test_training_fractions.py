@@ -35,9 +35,9 @@ def project(tmp_path) -> Path:
 
 
 def _docks(viewer):
-    from markerless.napari._widgets_analysis import AnalysisWidget
-    from markerless.napari._widgets_refine import RefineWidget
-    from markerless.napari._widgets_training import TrainingWidget
+    from markerless.napari.analysis.dock import AnalysisWidget
+    from markerless.napari.refine.dock import RefineWidget
+    from markerless.napari.training.dock import TrainingWidget
 
     docks = {"training": TrainingWidget(viewer), "analysis": AnalysisWidget(viewer),
              "refine": RefineWidget(viewer)}  # fmt: skip
@@ -54,7 +54,7 @@ def _model(config: Path, pct: int) -> Path:
 def test_choice_is_listed_shared_and_hidden_for_one_fraction(make_napari_viewer, tmp_path,
                                                              project):
     from markerless.io.config import read_config, write_config
-    from markerless.napari._workers import session
+    from markerless.napari.session import session
 
     viewer = make_napari_viewer()
     docks = _docks(viewer)
@@ -101,7 +101,7 @@ def test_choice_is_listed_shared_and_hidden_for_one_fraction(make_napari_viewer,
     # a dock opened later starts on the viewer's project and choice
     docks["training"].set_config(project)
     docks["training"].trainset.combo.setCurrentIndex(1)
-    from markerless.napari._widgets_analysis import AnalysisWidget
+    from markerless.napari.analysis.dock import AnalysisWidget
 
     late = AnalysisWidget(viewer)
     assert late.config.path == project and late.trainset.index == 1
@@ -110,7 +110,7 @@ def test_choice_is_listed_shared_and_hidden_for_one_fraction(make_napari_viewer,
 def test_index_1_trains_evaluates_and_analyses_its_own_model(make_napari_viewer, qtbot,
                                                              project):
     from markerless.io.dlc_analysis import read_analysis
-    from markerless.napari._training_jobs import ensure_training_dataset
+    from markerless.napari.training.jobs import ensure_training_dataset
 
     viewer = make_napari_viewer()
     docks = _docks(viewer)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from markerless.drawing import disc_offsets, draw_discs, draw_segments
 from markerless.io.video import VideoReader
 from markerless.poses import Poses
 from markerless.postprocessing.common import bodypart_colors
-from markerless.postprocessing.drawing import disc_offsets, draw_discs, draw_segments
 from markerless.postprocessing.labeled_video import (
     LabelStyle,
     create_labeled_video,

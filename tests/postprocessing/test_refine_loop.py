@@ -9,10 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.slow  # two trainings (resnet_tiny, 150 steps) and two analyses
+pytestmark = pytest.mark.slow  # two trainings (resnet_tiny, 250 steps) and two analyses
 
 N_FRAMES = 120
-STEPS = 150
+#: Short trainings are chaotic across CPUs (the same seed gives other weights on another
+#: instruction set), so the assertions below are set by measurements over seeds, not one run.
+#: With 150 steps the error on the picked frames fell to 0.46-0.87 of its value over seeds
+#: 0-2 (0.87 on an AMD EPYC failed the old 0.75 bound); with 200-250 steps to 0.29-0.63
+#: over seeds 0-5, and the retrained model's error on them was 0.9-1.7x its error on the
+#: frames labeled first.
+STEPS = 250
 
 
 def _train_and_analyze(config: Path, video: Path, dest: Path):
@@ -66,10 +72,11 @@ def test_refinement_loop_lowers_the_error_on_outlier_frames(tmp_path):
     before = _train_and_analyze(config, video, tmp_path / "iter0")
 
     # frames far from an ARMA fit of the tracks, corrected by "a person" who knows the truth
-    picked = extract_outlier_frames(config, [video], outlieralgorithm="fitting", epsilon=5,
+    # epsilon 2 px: enough candidates that 8 frames are picked whatever the model's quality
+    picked = extract_outlier_frames(config, [video], outlieralgorithm="fitting", epsilon=2,
                                     extractionalgo="uniform",
                                     destfolder=tmp_path / "iter0")[str(video)]  # fmt: skip
-    assert len(picked) == 8 and min(picked) >= 0.34 * N_FRAMES
+    assert len(picked) == 8 and min(picked) >= int(0.34 * N_FRAMES)
     machine = read_machine_labels(config, video)
     np.testing.assert_allclose(machine.xy, before.xy[picked])
     corrected = machine.copy()
@@ -82,7 +89,9 @@ def test_refinement_loop_lowers_the_error_on_outlier_frames(tmp_path):
     assert {f"labeled-data/mouse/{frame_name(i, N_FRAMES)}" for i in picked} <= set(
         split["train_frames"])  # the corrected frames are training frames now
 
-    def error(poses):
-        return np.linalg.norm(poses.xy[picked] - truth.xy[picked], axis=-1).mean()
+    def error(poses, frames=picked):
+        return np.linalg.norm(poses.xy[frames] - truth.xy[frames], axis=-1).mean()
 
-    assert error(after) < 0.75 * error(before), (error(before), error(after))
+    # the corrected frames' error falls, and they are now fit like the frames labeled first
+    assert error(after) < 0.85 * error(before), (error(before), error(after))
+    assert error(after) < 2.5 * error(after, first), (error(after), error(after, first))

@@ -148,7 +148,7 @@ def test_labeled_data_folders_skip_only_the_drawings(project):
 
 def test_reopening_a_checked_project_loads_no_drawings(project):
     pytest.importorskip("napari")
-    from markerless.napari._reader import napari_get_reader
+    from markerless.napari.layers.reader import napari_get_reader
 
     check_labels(project.config_path)
     layers = napari_get_reader(str(project.config_path))(str(project.config_path))

@@ -63,7 +63,8 @@ def test_loss_decreases_and_error_far_below_untrained(trained):
     first = np.mean([losses[s] for s in range(1, 11)])
     last = np.mean([losses[s] for s in range(MAXITERS - 9, MAXITERS + 1)])
     assert last < 0.5 * first
-    assert errors["untrained"] > 10.0
+    assert errors["untrained"] > 8.0  # measured 13.6-39.7 px over seeds 0-4
+    # measured over seeds 0-4: trained 1.7-2.7 px, 0.06-0.16 of untrained; loss 0.13-0.16x
     assert errors["trained"] < 5.0 and errors["trained"] < 0.35 * errors["untrained"]
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -27,7 +26,9 @@ from markerless.analysis.chunks import DEFAULT_CHUNK_FRAMES
 from markerless.analysis.engine import run_chunks
 from markerless.analysis.inference import cached_predictor
 from markerless.analysis.job import VideoJob, finalize_job, model_spec, prepare_job
+from markerless.analysis.progress import Rate, skipped_event
 from markerless.errors import ConfigError
+from markerless.validate import positive_int
 
 __all__ = [
     "VIDEO_EXTENSIONS",
@@ -40,40 +41,6 @@ __all__ = [
 ]
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".mpg", ".mpeg", ".m4v", ".webm", ".wmv")
-
-
-class Rate:
-    """Frames/s and ETA of one video, measured from the first finished batch
-    (so JIT compilation does not distort the estimate)."""
-
-    def __init__(self, n_frames: int, done: int):
-        self.n_frames, self.done = n_frames, done
-        self._t0: float | None = None
-        self._done0 = done
-
-    def add(self, n: int) -> None:
-        self.done += n
-        if self._t0 is None:
-            self._t0, self._done0 = time.perf_counter(), self.done
-
-    def event(self, job: VideoJob, status: str = "running", output: Path | None = None) -> dict:
-        fps = eta = None
-        if self._t0 is not None and self.done > self._done0:
-            fps = (self.done - self._done0) / max(time.perf_counter() - self._t0, 1e-9)
-            eta = (self.n_frames - self.done) / fps
-        return {
-            "video": str(job.video), "status": status, "frames_done": self.done,
-            "n_frames": self.n_frames, "fps": fps, "eta_s": eta,
-            "output": None if output is None else str(output),
-        }  # fmt: skip
-
-
-def _skipped(video: str | os.PathLike, scorer: str, destfolder) -> dict:
-    from markerless.analysis.outputs import output_paths
-
-    out = output_paths(video, scorer, destfolder).h5
-    return {"video": str(video), "status": "skipped", "frames_done": 0, "n_frames": 0,
-            "fps": None, "eta_s": None, "output": str(out)}
 
 
 def run_job_local(
@@ -135,7 +102,7 @@ def iter_analyze_video(
     job = prepare_job(video, spec, batch_size=batch_size, destfolder=destfolder,
                       cropping=cropping, downscale=downscale, redo=redo, chunk_frames=chunk_frames)
     if job is None:
-        yield _skipped(video, spec.scorer, destfolder)
+        yield skipped_event(video, spec.scorer, destfolder)
         return
     yield from run_job_local(job, model, save_as_csv, prefetch=prefetch)
 
@@ -220,8 +187,9 @@ def iter_analyze(
     if dynamic and dynamic[0]:
         raise NotImplementedError("dynamic cropping is not supported; use cropping=[x1,x2,y1,y2]")
     cfg = read_config(config)
+    batch_size = positive_int(cfg.get("batch_size") or 8 if batch_size is None else batch_size,
+                              "batch_size")
     model, info = load_model_for_inference(config, shuffle, trainingsetindex, snapshot_index)
-    batch_size = int(batch_size or cfg.get("batch_size") or 8)
     if cropping is None:
         cropping = _crop_from_config(cfg)
     paths = collect_videos(videos, videotype)
@@ -246,7 +214,7 @@ def iter_analyze(
     for video in paths:
         job = prepare_job(video, spec, **kw)
         if job is None:
-            yield _skipped(video, spec.scorer, destfolder)
+            yield skipped_event(video, spec.scorer, destfolder)
             continue
         yield from run_job_local(job, model, save_as_csv)
 
@@ -261,7 +229,7 @@ def _iter_analyze_ma(paths, model, spec, ma, client, settings, n_tracks, identit
         prepare_ma_job,
         run_ma_job_local,
     )
-    from markerless.analysis.ma_outputs import full_pickle_path
+    from markerless.analysis.ma_outputs import ma_skipped_event
 
     settings = settings or MultiAnimalSettings()
     changes = {"identity_only": bool(identity_only) or settings.identity_only}
@@ -279,9 +247,7 @@ def _iter_analyze_ma(paths, model, spec, ma, client, settings, n_tracks, identit
     for video in paths:
         mj = prepare_ma_job(video, spec, ma, settings, **kw)
         if mj is None:
-            ev = _skipped(video, spec.scorer, kw["destfolder"])
-            ev["output"] = str(full_pickle_path(Path(ev["output"])))
-            yield ev
+            yield ma_skipped_event(video, spec.scorer, kw["destfolder"])
             continue
         yield from run_ma_job_local(mj, model, auto_track=auto_track)
 

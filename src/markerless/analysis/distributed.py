@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from markerless.analysis.analyze import Rate
 from markerless.analysis.engine import run_chunks
 from markerless.analysis.inference import Geometry, ModelPayload, cached_predictor
 from markerless.analysis.job import ModelSpec, VideoJob, finalize_job, prepare_job
+from markerless.analysis.ma_outputs import ma_skipped_event
+from markerless.analysis.progress import Rate, skipped_event
 
 __all__ = ["analyze_range", "iter_analyze_distributed"]
 
@@ -79,7 +80,6 @@ def iter_analyze_distributed(
     """
     from distributed import as_completed
 
-    from markerless.analysis.analyze import _skipped
 
     jobs: list[VideoJob] = []
     ma_jobs: dict[int, Any] = {}
@@ -94,12 +94,9 @@ def iter_analyze_distributed(
             if mj is not None:
                 ma_jobs[id(job)] = mj
         if job is None:
-            ev = _skipped(video, spec.scorer, job_kwargs.get("destfolder"))
-            if multianimal is not None:
-                from markerless.analysis.ma_outputs import full_pickle_path
-
-                ev["output"] = str(full_pickle_path(Path(ev["output"])))
-            yield ev
+            yield (skipped_event(video, spec.scorer, job_kwargs.get("destfolder"))
+                   if multianimal is None else
+                   ma_skipped_event(video, spec.scorer, job_kwargs.get("destfolder")))
         else:
             jobs.append(job)
 

@@ -10,7 +10,7 @@ model of the same architecture.
 
 Geometry: frames are optionally cropped (``crop = (x1, x2, y1, y2)``, DLC's
 config convention, applied on the host before the transfer so fewer bytes
-move), then resized by ``scale`` and zero-padded inside the jit. Decoded
+move), then resized by ``scale`` and padded (edge pixels repeated) inside the jit. Decoded
 coordinates are mapped back to full-frame pixels (DLC convention: pixel
 centres at integer coordinates), so callers never see network-input coordinates.
 """
@@ -62,7 +62,7 @@ class Geometry:
     ``frame_hw`` is the (cropped) frame size fed to the predictor, ``offset_xy``
     the crop origin in the full frame, ``scale`` the resize factor before the
     network (the model's ``global_scale`` times the user's ``downscale``) and
-    ``pad_multiple`` the size the resized frame is zero-padded to (bottom/right),
+    ``pad_multiple`` the size the resized frame is padded to (edge pixels repeated) (bottom/right),
     as the training and evaluation code do.
     """
 
@@ -137,16 +137,14 @@ def _forward(graphdef: Any, state: Any, frames: jax.Array, geom: Geometry) -> tu
     """
     from flax import nnx
 
-    from markerless.model import normalize_images
+    from markerless.model import normalize_images, pad_input
 
     x = frames.astype(jnp.float32)
     b, c = x.shape[0], x.shape[-1]
     sh, sw = network_input_hw(geom.frame_hw, geom.scale)
     if (sh, sw) != geom.frame_hw:
         x = jax.image.resize(x, (b, sh, sw, c), method="linear", antialias=True)
-    ph, pw = geom.net_hw[0] - sh, geom.net_hw[1] - sw
-    if ph or pw:
-        x = jnp.pad(x, ((0, 0), (0, ph), (0, pw), (0, 0)))  # black, as outside training crops
+    x = pad_input(x, *geom.net_hw)  # edge padding: the network never saw black bands
     model = nnx.merge(graphdef, state)
     return model(normalize_images(x, geom.net_type))
 
@@ -155,7 +153,9 @@ def _fused(graphdef: Any, geom: Geometry, state: Any, frames: jax.Array) -> jax.
     from markerless.decoding import decode_logits
 
     logits, locref = _forward(graphdef, state, frames, geom)
-    coords = decode_logits(logits, locref, geom.stride, geom.locref_stdev)
+    valid = network_input_hw(geom.frame_hw, geom.scale)
+    coords = decode_logits(logits, locref, geom.stride, geom.locref_stdev,
+                           valid_hw=None if valid == geom.net_hw else valid)
     return _to_frame_coords(coords.astype(jnp.float32), geom)
 
 

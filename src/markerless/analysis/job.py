@@ -77,6 +77,9 @@ def model_spec(model: Any, info: Any) -> ModelSpec:
     snapshot = info_get(info, "snapshot") or info_get(info, "snapshot_path")
     extra = {k: info_get(info, k) for k in ("step", "shuffle", "train_fraction", "iteration")
              if info_get(info, k) is not None}
+    sizes = (info_get(info, "meta") or {}).get("image_sizes") or info_get(info, "image_sizes")
+    if sizes:
+        extra["image_sizes"] = [tuple(int(v) for v in s) for s in sizes]
     return ModelSpec(
         net_type=str(net_type),
         stride=float(stride),
@@ -157,22 +160,29 @@ def prepare_job(
 
     video = Path(video)
     paths = output_paths(video, spec.scorer, destfolder)
+    vinfo = None
     finished = paths.finished if result_file is None else Path(result_file).is_file()
     if finished and not redo:
+        vinfo = probe_video(video)  # VideoError (naming the file) when unreadable
+        # (a multi-animal result is its pickles: the .h5 row check does not apply)
+        damage = _damaged_output(paths, vinfo.n_frames) if result_file is None else None
         other = _other_model(paths, spec)
-        if other is None:
+        if damage is None and other is None:
             return None
-        warnings.warn(f"{str(paths.h5)!r} was written by another model with the same scorer "
-                      f"name ({other}); analysing {video.name!r} again with "
+        why = (f"is damaged ({damage})" if damage is not None else
+               f"was written by another model with the same scorer name ({other})")
+        warnings.warn(f"{str(paths.h5)!r} {why}; analysing {video.name!r} again with "
                       f"{spec.snapshot}", UserWarning, stacklevel=3)  # fmt: skip
         redo = True
-    vinfo = probe_video(video)  # VideoError (naming the file) when unreadable
+    if vinfo is None:
+        vinfo = probe_video(video)  # VideoError (naming the file) when unreadable
     if destfolder is not None:
         Path(destfolder).mkdir(parents=True, exist_ok=True)
     if redo:
         PartialStore.discard(paths.partial)
     crop = _check_crop(cropping, vinfo, video)
     x1, x2, y1, y2 = crop or (0, vinfo.width, 0, vinfo.height)
+    _warn_other_size(video, (y2 - y1, x2 - x1), spec.extra.get("image_sizes"), downscale)
     if downscale is not None and not 0 < downscale <= 1:
         raise ConfigError(f"downscale must be in (0, 1], got {downscale!r}")
     geometry = Geometry(
@@ -187,6 +197,40 @@ def prepare_job(
     }  # fmt: skip
     store = store_class(paths.partial, signature, plan_chunks(vinfo, chunk_frames))
     return VideoJob(video, vinfo, paths, store, geometry, crop, int(batch_size), spec)
+
+
+def _warn_other_size(video: Path, frame_hw: tuple[int, int], sizes, downscale) -> None:
+    """Say so when the frames differ in size from every training image: the animal then
+    appears at another scale than the network learned (DLC analyses them silently)."""
+    if not sizes or downscale is not None or tuple(frame_hw) in {tuple(s) for s in sizes}:
+        return
+    listed = ", ".join(f"{w}x{h}" for h, w in sizes[:4]) + (" ..." if len(sizes) > 4 else "")
+    h, w = frame_hw
+    warnings.warn(f"{str(video)!r} has {w}x{h} frames but the model was trained on images of "
+                  f"{listed}: if the animal appears at another size, predictions suffer "
+                  "(pass downscale=..., or add frames of this video to the training set)",
+                  UserWarning, stacklevel=4)
+
+
+def _damaged_output(paths: OutputPaths, n_frames: int) -> str | None:
+    """Why an existing result cannot count as "already analysed" (None: it is whole).
+
+    A result counts only when it reads back with one row per frame: a run that died on a
+    full disk, or a file damaged later, must be analysed again, not kept.
+    """
+    from markerless.errors import LabelFileError
+    from markerless.io.dlc_tables import read_table
+
+    try:
+        n_rows = len(read_table(paths.h5).frames)
+    except (LabelFileError, OSError) as err:
+        return f"unreadable: {err}"
+    except Exception as err:  # noqa: BLE001 - HDF5 raises many types for broken files
+        return f"unreadable: {type(err).__name__}: {err}"
+    # DeepLabCut counts frames its own way (OpenCV): only our own files must match exactly
+    if n_rows != n_frames and (n_rows == 0 or read_metadata(paths.h5) is not None):
+        return f"{n_rows} rows for a video of {n_frames} frames"
+    return None
 
 
 def _other_model(paths: OutputPaths, spec: ModelSpec) -> str | None:

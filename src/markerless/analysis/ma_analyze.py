@@ -167,7 +167,7 @@ def _assemble_chunk(mj: MultiJob, chunk: tuple[int, int], out: dict[str, np.ndar
 def run_ma_job_local(mj: MultiJob, model: Any, prefetch: int = 3, auto_track: bool = False,
                      **track_kwargs: Any) -> Iterator[dict]:
     """Analyse the pending chunks in this process; assembly runs in a worker thread."""
-    from markerless.analysis.analyze import Rate
+    from markerless.analysis.progress import Rate
     from markerless.io.video import VideoReader
 
     job = mj.job
@@ -258,9 +258,9 @@ def iter_analyze_video_ma(video: str | os.PathLike, model: Any, info: Any, *,
                           chunk_frames: int = DEFAULT_CHUNK_FRAMES, prefetch: int = 3,
                           auto_track: bool = False) -> Iterator[dict]:
     """Analyse one video with a multi-animal ``model`` (no project needed)."""
-    from markerless.analysis.analyze import _skipped
     from markerless.analysis.job import model_spec
     from markerless.analysis.ma_inference import ma_spec_of
+    from markerless.analysis.ma_outputs import ma_skipped_event
 
     ma = ma_spec_of(info)
     if ma is None:
@@ -270,8 +270,6 @@ def iter_analyze_video_ma(video: str | os.PathLike, model: Any, info: Any, *,
                         batch_size=batch_size, destfolder=destfolder, cropping=cropping,
                         downscale=downscale, redo=redo, chunk_frames=chunk_frames)
     if mj is None:
-        ev = _skipped(video, spec.scorer, destfolder)
-        ev["output"] = str(full_pickle_path(Path(ev["output"])))
-        yield ev
+        yield ma_skipped_event(video, spec.scorer, destfolder)
         return
     yield from run_ma_job_local(mj, model, prefetch=prefetch, auto_track=auto_track)

@@ -97,19 +97,12 @@ def coords_to_poses(
 
 def write_metadata(paths: OutputPaths, data: dict[str, Any]) -> None:
     """DeepLabCut's ``_meta.pickle`` (``{"data": data}``) and a JSON twin."""
-    from markerless.io.atomic import atomic_write
+    from markerless.io.atomic import atomic_write_bytes, atomic_write_text
 
     meta = {"data": data}
-
-    def _pickle(tmp: Path) -> None:
-        with open(tmp, "wb") as f:
-            pickle.dump(meta, f, pickle.HIGHEST_PROTOCOL)
-
-    def _json(tmp: Path) -> None:
-        tmp.write_text(json.dumps(meta, indent=1, default=_json_default))
-
-    atomic_write(paths.meta_pickle, _pickle, backup=False)
-    atomic_write(paths.meta_json, _json, backup=False)
+    atomic_write_bytes(paths.meta_pickle, pickle.dumps(meta, pickle.HIGHEST_PROTOCOL))
+    atomic_write_text(paths.meta_json, json.dumps(meta, indent=1, default=_json_default),
+                      backup=False)
 
 
 def _json_default(obj: Any) -> Any:

@@ -11,7 +11,7 @@ See :mod:`markerless.assembly.assembler` for the semantics and
 
 from __future__ import annotations
 
-from markerless.assembly.assembler import AssemblerConfig, Assemblies, assemble
+from markerless.assembly.assembler import AssemblerConfig, AssemblyResult, assemble
 from markerless.assembly.graph import GRAPH_MODES, complete_graph, project_graph, skeleton_graph
 from markerless.assembly.prune import prune_graph
 from markerless.assembly.spec import MultiAnimalSpec
@@ -19,7 +19,7 @@ from markerless.assembly.spec import MultiAnimalSpec
 __all__ = [
     "GRAPH_MODES",
     "AssemblerConfig",
-    "Assemblies",
+    "AssemblyResult",
     "MultiAnimalSpec",
     "assemble",
     "complete_graph",

@@ -2,7 +2,7 @@
 
 Input: what `markerless.decoding.ma_peaks.detect_peaks` returns for a chunk of frames
 (``peaks`` ``(F, K, P, 3)`` best first, ``affinity`` ``(F, E, P, P)``, optional
-``identity`` ``(F, K, P, N)``). Output: `Assemblies`, fixed-size arrays
+``identity`` ``(F, K, P, N)``). Output: `AssemblyResult`, fixed-size arrays
 ``(F, max_n_individuals, Km, 4)`` ``[x, y, likelihood, affinity]`` (NaN where absent).
 
 The steps are DLC's (``deeplabcut/core/inferenceutils.py``, uncalibrated, ``greedy`` off,
@@ -41,7 +41,7 @@ from markerless.assembly.frame_builder import build_frame
 from markerless.assembly.matching import candidate_mask, match_edges
 from markerless.errors import ConfigError
 
-__all__ = ["AssemblerConfig", "Assemblies", "assemble"]
+__all__ = ["AssemblerConfig", "AssemblyResult", "assemble"]
 
 
 @dataclass(frozen=True)
@@ -83,9 +83,9 @@ class AssemblerConfig:
 
 
 @dataclass
-class Assemblies:
-    """Animals found in a run of frames (the arrays of `markerless.tracking`'s
-    ``Assemblies``, which the analysis writes to DeepLabCut's pickles).
+class AssemblyResult:
+    """Animals found in a run of frames: the arrays of `markerless.tracking.Assemblies`
+    (see `to_assemblies`), plus each assembly's link count.
 
     ``data`` ``(F, A, Km, 4)`` float32 ``[x, y, likelihood, affinity]`` (NaN where a
     keypoint is absent; an all-NaN row is no animal); ``identity`` ``(F, A, N)`` mean
@@ -106,9 +106,18 @@ class Assemblies:
         """Animals per frame ``(F,)``."""
         return (~np.isnan(self.data[..., 0])).any(-1).sum(-1)
 
+    def to_assemblies(self, bodyparts, unique_bodyparts=(), identities=None,
+                      first_frame: int = 0):
+        """The tracking stage's `markerless.tracking.Assemblies` (names attached)."""
+        from markerless.tracking.detections import Assemblies
+
+        return Assemblies(self.data, list(bodyparts), self.identity, self.unique,
+                          list(unique_bodyparts), None if identities is None else
+                          list(identities), first_frame)
+
 
 def assemble(peaks: np.ndarray, affinity: np.ndarray | None, config: AssemblerConfig,
-             identity: np.ndarray | None = None, *, vectorized: bool = True) -> Assemblies:
+             identity: np.ndarray | None = None, *, vectorized: bool = True) -> AssemblyResult:
     """Assemble a chunk of frames (see the module docstring).
 
     ``vectorized=False`` sends every frame down DLC's step-by-step procedure (for tests and
@@ -269,7 +278,7 @@ def _without_links(scores: np.ndarray, cfg: AssemblerConfig, identity: np.ndarra
 
 # --- filtering and output --------------------------------------------------------------------
 def _finish(peaks, members, n_links, aff_sum, cfg: AssemblerConfig, identity,
-            filtering: bool = True) -> Assemblies:
+            filtering: bool = True) -> AssemblyResult:
     n_f, n_k = peaks.shape[:2]
     km, max_n = cfg.n_multibodyparts, cfg.max_n_individuals
     present = members >= 0
@@ -307,7 +316,7 @@ def _finish(peaks, members, n_links, aff_sum, cfg: AssemblerConfig, identity,
             warnings.simplefilter("ignore", RuntimeWarning)  # empty assemblies: NaN
             ident = np.nanmean(_member_values(identity[:, :km], mem), axis=2).astype(np.float32)
     unique = _unique(peaks[:, km:], cfg.pcutoff) if n_k > km else None
-    return Assemblies(out, ident, unique, nl.astype(np.int64))
+    return AssemblyResult(out, ident, unique, nl.astype(np.int64))
 
 
 def _member_values(values: np.ndarray, members: np.ndarray) -> np.ndarray:

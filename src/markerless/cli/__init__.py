@@ -14,6 +14,7 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 
 Handler = Callable[[argparse.Namespace], int]
@@ -21,7 +22,8 @@ _COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Handl
 
 #: modules under ``markerless.cli`` that register verbs, in ``--help`` order. A new stage
 #: adds its module here.
-VERB_MODULES = ("project", "training", "analysis", "refine", "doctor")
+VERB_MODULES = ("project", "training", "analysis", "refine", "multianimal", "pose3d",
+                "doctor")
 
 #: exit codes: 2 = the user's input or environment (a clear message), 3 = a bug in markerless.
 EXIT_USER_ERROR = 2
@@ -82,6 +84,10 @@ def _hint(err: BaseException) -> str:
     return "rerun with --debug to see where it happened"
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"markerless: warning: {message}", file=sys.stderr if file is None else file)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     ns = parser.parse_args(argv)
@@ -89,7 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from markerless.errors import MarkerlessError, is_internal, user_message
 
     try:
-        return ns._handler(ns)
+        with warnings.catch_warnings():
+            # a warning is a line for the user, not a pointer into our source
+            warnings.showwarning = _show_warning
+            return ns._handler(ns)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from markerless.cli import command
 from markerless.cli._args import (
@@ -75,7 +76,11 @@ def _merge_args(p: argparse.ArgumentParser) -> None:
 def _merge(ns: argparse.Namespace) -> int:
     from markerless.postprocessing.refine import merge_datasets
 
-    print(f"iteration: {merge_datasets(ns.config)}")
+    iteration = merge_datasets(ns.config)
+    if iteration is None:
+        print("not merged (see the warning above): the iteration is unchanged", file=sys.stderr)
+        return 1
+    print(f"iteration: {iteration}")
     return 0
 
 

@@ -156,20 +156,43 @@ def decode_scoremaps(
     return jnp.stack([x, y, score.astype(jnp.float32)], axis=-1)
 
 
+def mask_padding(logits: jax.Array, valid_hw: jax.Array | tuple[int, int], stride: float
+                 ) -> jax.Array:
+    """``logits`` with the cells whose centre lies outside ``valid_hw`` set to the lowest
+    float (see `decode_logits`)."""
+    _, h, w, _ = logits.shape
+    valid = jnp.asarray(valid_hw, jnp.float32).reshape(-1, 2)  # (B or 1, 2)
+    cy = jnp.arange(h, dtype=jnp.float32) * stride + 0.5 * stride
+    cx = jnp.arange(w, dtype=jnp.float32) * stride + 0.5 * stride
+    inside = (cy[None, :, None] < valid[:, 0, None, None]) & (
+        cx[None, None, :] < valid[:, 1, None, None])  # (B or 1, h, w)
+    low = jnp.finfo(logits.dtype).min
+    return jnp.where(inside[..., None], logits, low)
+
+
 @functools.partial(jax.jit, static_argnames=("stride", "locref_stdev"))
 def decode_logits(
     logits: jax.Array,
     locref: jax.Array | None,
     stride: float,
     locref_stdev: float = DEFAULT_LOCREF_STDEV,
+    valid_hw: jax.Array | tuple[int, int] | None = None,
 ) -> jax.Array:
     """`decode_scoremaps` on raw network logits.
 
     The argmax is taken on the logits (sigmoid is monotonic, so the cell is the same) and the
     sigmoid is applied to the K winning values only; this lets XLA fuse decoding with the
     network's last layer without materialising the probability maps.
+
+    ``valid_hw`` is the image's own ``(height, width)`` in network-input pixels when the
+    input was zero-padded beyond it (to a multiple of 32, or to the largest image of a
+    batch): a ``(2,)`` pair for the whole batch or ``(B, 2)`` per image. Cells whose centre
+    lies in the padding are never chosen; the network was not trained on large black
+    bands and can fire there.
     """
     _check_shapes(logits, locref)
+    if valid_hw is not None:
+        logits = mask_padding(logits, valid_hw, stride)
     rows, cols = _argmax_cells(logits)
     score, offsets = _gather(logits, locref, rows, cols)
     score = jax.nn.sigmoid(score.astype(jnp.float32))

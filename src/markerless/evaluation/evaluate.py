@@ -25,7 +25,9 @@ import numpy as np
 import pandas as pd
 
 from markerless.errors import ConfigError
+from markerless.evaluation.diagnostics import SUGGESTIONS_SUFFIX, label_suggestions
 from markerless.evaluation.metrics import compute_pck, compute_rmse, per_bodypart_table
+from markerless.io.atomic import atomic_write
 from markerless.io.config import get_bodyparts, get_individuals, is_multianimal
 
 __all__ = ["evaluate_network", "evaluate_predictions", "predict_frames"]
@@ -36,11 +38,13 @@ PCK_PIXELS = (2.0, 5.0, 10.0)
 PCK_BBOX = (0.05, 0.1)
 
 
-def predict_frames(model: Any, info: Any, images: np.ndarray, batch_size: int = 8) -> np.ndarray:
-    """``(N, K, 3)`` predictions in original pixels for a stack of whole frames."""
+def predict_frames(model: Any, info: Any, images: np.ndarray, batch_size: int = 8,
+                   sizes: np.ndarray | None = None) -> np.ndarray:
+    """``(N, K, 3)`` predictions in original pixels for a stack of whole frames (``sizes``:
+    each image's own (height, width) when the stack is padded to its largest image)."""
     from markerless.training.snapshots import Predictor
 
-    return Predictor(model, info).predict_batches(images, batch_size)
+    return Predictor(model, info).predict_batches(images, batch_size, sizes)
 
 
 def evaluate_predictions(
@@ -115,6 +119,20 @@ def _combined_csv(path: Path, rows: pd.DataFrame) -> pd.DataFrame:
     return merged
 
 
+def _print_suggestions(suggestions: pd.DataFrame, limit: int = 8) -> None:
+    """What to look at next: counts per problem and bodypart, then the worst frames."""
+    if suggestions.empty:
+        print("Label suggestions: none (every labeled point is predicted near its label)")
+        return
+    counts = suggestions.groupby(["problem", "bodypart"]).size()
+    print("Label suggestions (look at these frames, or label more like them):")
+    for (problem, bodypart), n in counts.items():
+        print(f"  {bodypart}: {n} x {problem}")
+    for row in suggestions.head(limit).itertuples():
+        print(f"  {row.frame} ({row.set}): {row.bodypart} {row.problem} "
+              f"({row.error_px:.1f} px, likelihood {row.likelihood:.2f})")
+
+
 def evaluate_network(
     config: str | os.PathLike,
     Shuffles: Sequence[int] = (1,),  # noqa: N803 (DeepLabCut's name)
@@ -166,6 +184,7 @@ def evaluate_network(
     indices = range(n_fractions) if trainingsetindex == "all" else [int(trainingsetindex)]
     index = cfg.get("snapshotindex", -1) if snapshot_index is None else snapshot_index
     rows, tables = [], []
+    last_suggestions = None
     for ts_index in indices:
         fraction = train_fraction_of(cfg, ts_index)
         for shuffle in Shuffles:
@@ -192,9 +211,10 @@ def evaluate_network(
                 scorer = scorer_name(info.net_type, str(cfg["Task"]), str(cfg["date"]), shuffle,
                                      info.step)
                 if multi:
-                    full = predict_matched(model, info, data.images, gt_all, batch_size)
+                    full, assembled = predict_matched(model, info, data.images, gt_all,
+                                                      batch_size)
                 else:
-                    full = predict_frames(model, info, data.images, batch_size)
+                    full = predict_frames(model, info, data.images, batch_size, data.sizes)
                 eval_dir.mkdir(parents=True, exist_ok=True)
                 _save_predictions(full, data, scorer,
                                   eval_dir / f"{scorer}-snapshot-{info.step}.h5", bodyparts,
@@ -211,6 +231,12 @@ def evaluate_network(
                     "Test error with p-cutoff": m["test_error_pcutoff"],
                     **{k: v for k, v in m.items() if k.startswith("test_pck")},
                 })  # fmt: skip
+                if multi:
+                    from markerless.evaluation.ma_evaluate import oks_columns
+
+                    for which, idx in (("train", train_idx), ("test", test_idx)):
+                        rows[-1].update(oks_columns(assembled[..., keep, :], gt, data.frames,
+                                                    [bodyparts[k] for k in keep], idx, which))
                 names = [bodyparts[k] for k in keep]
                 table = pd.concat({
                     "train": per_bodypart_table(pred[train_idx], gt[train_idx], names,
@@ -219,6 +245,14 @@ def evaluate_network(
                                                pred[test_idx][..., 2], pcutoff, pck_pixels),
                 }, names=["set"])  # fmt: skip
                 table.to_csv(eval_dir / f"{scorer}-results-per-bodypart.csv")
+                n_ind = gt.shape[1] if multi else 1  # multi-animal: every animal's points
+                suggestions = label_suggestions(
+                    pred.reshape(len(pred), -1, 3), gt.reshape(len(gt), -1, 2), data.frames,
+                    names * n_ind, {"train": train_idx, "test": test_idx}, pcutoff)
+                atomic_write(eval_dir / f"{scorer}{SUGGESTIONS_SUFFIX}",
+                             lambda tmp, s=suggestions: s.to_csv(tmp, index=False),
+                             backup=False)
+                last_suggestions = suggestions
                 pd.DataFrame([rows[-1]]).to_csv(eval_dir / f"{scorer}-results.csv")
                 tables.append(table)
                 if plotting:
@@ -246,4 +280,6 @@ def evaluate_network(
             print(result.to_string(index=False))
             if len(tables) == 1:
                 print(tables[0].to_string())
+            if last_suggestions is not None:
+                _print_suggestions(last_suggestions)
     return result

@@ -23,6 +23,7 @@ __all__ = [
     "compute_rmse",
     "keypoint_errors",
     "per_bodypart_table",
+    "visibility_scores",
 ]
 
 
@@ -131,6 +132,24 @@ def compute_pck(
     return hits / n
 
 
+def visibility_scores(likelihood: np.ndarray, labeled: np.ndarray, pcutoff: float
+                      ) -> tuple[float, float]:
+    """Precision and recall of "visible at ``pcutoff``" against the labels.
+
+    A prediction says "visible" when its likelihood is ``>= pcutoff``; a label says so when
+    the point is labeled. Precision: of the points said visible, the share that are
+    labeled (low precision = confident points where nothing is labeled: a part shown where
+    it is hidden). Recall: of the labeled points, the share said visible (low recall =
+    visible parts dropped as missing). NaN when nothing is said visible / labeled.
+    """
+    said = np.asarray(likelihood, dtype=np.float64) >= pcutoff
+    labeled = np.asarray(labeled, dtype=bool)
+    tp = float((said & labeled).sum())
+    precision = tp / said.sum() if said.any() else float("nan")
+    recall = tp / labeled.sum() if labeled.any() else float("nan")
+    return precision, recall
+
+
 def per_bodypart_table(
     pred: np.ndarray,
     gt: np.ndarray,
@@ -141,8 +160,10 @@ def per_bodypart_table(
 ) -> pd.DataFrame:
     """Error and PCK per bodypart (rows) for ``(N, K, 2)`` or ``(N, I, K, 2)`` arrays.
 
-    Columns: ``n_labeled``, ``error_px``, ``error_px_pcutoff`` (when ``pcutoff``) and
-    ``pck@<t>px`` for each threshold.
+    Columns: ``n_labeled``, ``n_unlabeled``, ``error_px``, ``median_px``, ``max_px``,
+    with ``pcutoff`` also ``error_px_pcutoff`` and the precision and recall of "visible at
+    pcutoff" (`visibility_scores`: does the likelihood fall below ``pcutoff`` where the part
+    is not labeled, and stay above it where it is), then ``pck@<t>px`` for each threshold.
     """
     pred = np.asarray(pred, dtype=np.float64)[..., :2]
     gt = np.asarray(gt, dtype=np.float64)
@@ -157,13 +178,22 @@ def per_bodypart_table(
     rows = []
     for i, name in enumerate(bodyparts):  # K is small (a handful of names): loop is fine
         lik_i = None if lik_k is None else lik_k[i]
+        labeled = np.isfinite(gt_k[i]).all(axis=-1)
+        err = keypoint_errors(pred_k[i], gt_k[i])
+        finite = err[np.isfinite(err)]
         row = {
             "bodypart": name,
-            "n_labeled": int(np.isfinite(gt_k[i]).all(axis=-1).sum()),
+            "n_labeled": int(labeled.sum()),
+            "n_unlabeled": int((~labeled).sum()),
             "error_px": compute_rmse(pred_k[i], gt_k[i]),
+            "median_px": float(np.median(finite)) if finite.size else float("nan"),
+            "max_px": float(finite.max()) if finite.size else float("nan"),
         }
         if pcutoff is not None:
             row["error_px_pcutoff"] = compute_rmse(pred_k[i], gt_k[i], lik_i, pcutoff)
+            if lik_i is not None:
+                row["visible_precision"], row["visible_recall"] = visibility_scores(
+                    lik_i, labeled, pcutoff)
         pck = compute_pck(pred_k[i], gt_k[i], thresholds)
         row.update({f"pck@{t:g}px": float(v) for t, v in zip(thresholds, pck, strict=True)})
         rows.append(row)

@@ -204,7 +204,9 @@ def read_config(path: str | os.PathLike) -> CommentedMap:
         raise ConfigError(
             f"Config file {str(path)!r} must hold a mapping of keys, got {type(cfg)}"
         )
-    return cfg
+    from markerless.io.config_schema import check_config
+
+    return check_config(cfg, path)
 
 
 def dump_config(cfg: Mapping[str, Any]) -> str:

@@ -14,6 +14,7 @@ users care about their order). See docs/formats.md.
 
 from __future__ import annotations
 
+import csv
 import os
 import warnings
 from pathlib import Path
@@ -164,6 +165,8 @@ def _stamp_pandas_version(path: Path) -> None:
     import tables
 
     with tables.open_file(path, mode="a") as f:
+        if ("/" + H5_KEY) not in f:
+            return  # nothing was written (full disk): verification reports it
         attrs = f.get_node("/" + H5_KEY)._v_attrs
         if "pandas_version" not in attrs:
             attrs.pandas_version = "0.15.2"
@@ -186,10 +189,45 @@ def write_table(df: pd.DataFrame, path: Path, backup: bool, csv_too: bool) -> Pa
         if fmt == "table":
             _stamp_pandas_version(tmp)
 
-    h5 = atomic_write(path.with_suffix(".h5"), _h5, backup=backup)
+    h5 = atomic_write(path.with_suffix(".h5"), _h5, backup=backup,
+                      verify=lambda tmp: verify_h5_table(tmp, df))
     if csv_too:
-        atomic_write(path.with_suffix(".csv"), lambda tmp: df.to_csv(tmp), backup=backup)
+        atomic_write(path.with_suffix(".csv"), lambda tmp: df.to_csv(tmp), backup=backup,
+                     verify=lambda tmp: verify_csv_table(tmp, df))
     return h5
+
+
+def verify_h5_table(path: Path, df: pd.DataFrame, key: str = H5_KEY) -> None:
+    """Raise unless ``path`` holds ``key`` with ``df``'s shape, columns and end rows.
+
+    Why: ``to_hdf`` can return normally on a full disk and leave an empty file;
+    :func:`markerless.io.atomic.atomic_write` calls this before replacing the old file.
+    """
+    back = pd.read_hdf(path, key=key)
+    if back.shape != df.shape:
+        raise ValueError(f"table {key!r} has shape {back.shape}, expected {df.shape}")
+    if not back.columns.equals(df.columns):
+        raise ValueError(f"table {key!r} has other columns than were written")
+    if len(df):
+        for row in (0, len(df) - 1):
+            a, b = back.iloc[row].to_numpy(), df.iloc[row].to_numpy()
+            if not np.array_equal(np.asarray(a, float), np.asarray(b, float), equal_nan=True):
+                raise ValueError(f"row {row} of table {key!r} reads back different values")
+
+
+def verify_csv_table(path: Path, df: pd.DataFrame) -> None:
+    """Raise unless the CSV at ``path`` ends with a whole last row of ``df`` (cheap check)."""
+    n_fields = df.index.nlevels + df.shape[1]
+    with open(path, "rb") as f:
+        lines = f.read().split(b"\n")
+    if lines[-1] != b"":
+        raise ValueError("the CSV does not end with a newline (truncated)")
+    rows = [ln for ln in lines[:-1] if ln]
+    if len(rows) < len(df) + df.columns.nlevels:
+        raise ValueError(f"the CSV has {len(rows)} lines, expected at least "
+                         f"{len(df) + df.columns.nlevels}")
+    if len(df) and len(next(csv.reader([rows[-1].decode("utf-8", "replace")]))) != n_fields:
+        raise ValueError("the CSV's last row is incomplete")
 
 
 # --- sniffing ----------------------------------------------------------------

@@ -72,11 +72,15 @@ def reencode_video(
     Path
         The written file. Audio is not copied.
     """
+    from markerless.errors import ArgumentError
+    from markerless.validate import positive_int
+
+    gop = positive_int(gop, "gop")
+    if not 0 <= int(crf) <= 51:
+        raise ArgumentError(f"crf must be between 0 and 51 (x264 quality), got {crf!r}")
     src = Path(src)
     index = _index(src)  # VideoError for missing / unreadable files
     info = index.info
-    if gop < 1:
-        raise ValueError(f"gop must be >= 1, got {gop}")
     dst = Path(dst) if dst is not None else src.with_name(f"{src.stem}_gop{gop}.mp4")
     fmt = _FORMATS.get(dst.suffix.lower())
     if fmt is None:

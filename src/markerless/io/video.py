@@ -17,16 +17,15 @@ See docs/video.md for the design and the benchmark behind the decoder choice.
 from __future__ import annotations
 
 import bisect
-import os
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from markerless.errors import VideoError
-from markerless.io.video_cache import ByteLRU, _Decoder, _frame_nbytes, _to_rgb, shared_reader
+from markerless.io.video_cache import ByteLRU, _Decoder, _frame_nbytes, _to_rgb
 from markerless.io.video_index import VideoInfo, _index
 
 __all__ = [
@@ -34,7 +33,6 @@ __all__ = [
     "VideoInfo",
     "VideoReader",
     "probe_video",
-    "read_video",
     "video_chunks",
 ]
 
@@ -319,37 +317,3 @@ def _whole_gops(chunk: tuple[int, int], bounds: list[int]) -> bool:
     """True when ``chunk`` is made of whole GOPs (so not a part of a split GOP)."""
     i = bisect.bisect_left(bounds, chunk[0])
     return i < len(bounds) and bounds[i] == chunk[0]
-
-
-@dataclass(frozen=True)
-class _VideoFrames:
-    """Picklable array-like for dask: the video by path, read through the
-    process's shared reader so single-frame reads hit its decoders and cache."""
-
-    path: str
-    shape: tuple[int, int, int, int]
-    dtype = np.dtype(np.uint8)
-    ndim = 4
-
-    def __getitem__(self, key):
-        return shared_reader(self.path)[key]
-
-
-def read_video(path: str | Path, chunk_bytes: int = DEFAULT_CHUNK_BYTES):
-    """The video as a lazy dask array (T, H, W, 3) uint8 chunked on keyframes.
-
-    Computing a chunk decodes it with one sequential read; indexing one frame
-    (``darr[k]``, as napari does) decodes only up to that frame through the
-    process's shared :class:`VideoReader`.
-    """
-    import dask.array as da
-    from dask.base import tokenize
-
-    info = probe_video(path)
-    plan = video_chunks(info, chunk_bytes)
-    stat = os.stat(info.path)
-    name = "video-" + tokenize(os.path.realpath(info.path), stat.st_mtime_ns, stat.st_size, plan)
-    frames = _VideoFrames(str(info.path), info.shape)
-    chunks = (tuple(b - a for a, b in plan), (info.height,), (info.width,), (3,))
-    meta = np.empty((0, 0, 0, 0), np.uint8)
-    return da.from_array(frames, chunks, name=name, asarray=False, inline_array=True, meta=meta)

@@ -2,9 +2,8 @@
 
 Kept per file (per process): the packet index of :mod:`markerless.io.video_index`.
 Kept per reader: open decoders and the frame each
-will output next, and decoded frames in a byte-bounded LRU. Kept per process:
-one reader per video for dask tasks (:func:`shared_reader`), so the tasks that
-napari triggers while scrubbing find their decoder position and cache warm.
+will output next, and decoded frames in a byte-bounded LRU. (The per-process
+readers that dask tasks share live in :mod:`markerless.io.video_dask`.)
 
 Why a byte bound and not a frame count: one 4K frame weighs as much as 27
 640x480 frames, and the user cares about RAM, not frames.
@@ -12,12 +11,10 @@ Why a byte bound and not a frame count: one 4K frame weighs as much as 27
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterator
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import av
 import numpy as np
@@ -26,11 +23,7 @@ from av.video.reformatter import VideoReformatter
 from markerless.errors import VideoError
 from markerless.io.video_index import _Index, _open
 
-__all__ = ["ByteLRU", "clear_shared_readers", "shared_reader"]
-
-if TYPE_CHECKING:
-    from markerless.io.video import VideoReader
-
+__all__ = ["ByteLRU"]
 
 _LOCAL = threading.local()
 
@@ -156,12 +149,6 @@ class _Decoder:
             yield k, frame
 
 
-#: Cache budget of each reader in the per-process registry (bytes).
-SHARED_CACHE_BYTES = 256 * 2**20
-#: Open readers kept per process; older ones are dropped (closed when unreferenced).
-SHARED_READERS = 4
-
-
 class ByteLRU:
     """Thread-safe least-recently-used mapping bounded by the sum of item sizes.
 
@@ -208,45 +195,3 @@ class ByteLRU:
         with self._lock:
             self._items.clear()
             self.nbytes = 0
-
-
-_READERS: OrderedDict[tuple[str, int, int], VideoReader] = OrderedDict()
-_READERS_LOCK = threading.Lock()
-
-
-def _file_key(path: str | Path) -> tuple[str, int, int]:
-    """Identity of a file's *content* as far as cheaply knowable: a rewritten
-    video (same name, new bytes) must not be served from a stale reader."""
-    resolved = os.path.realpath(path)
-    stat = os.stat(resolved)
-    return resolved, stat.st_mtime_ns, stat.st_size
-
-
-def shared_reader(path: str | Path) -> VideoReader:
-    """The process-wide :class:`VideoReader` for ``path`` (opened on first use)."""
-    from markerless.io.video import VideoReader
-
-    try:
-        key = _file_key(path)
-    except OSError:
-        return VideoReader(path)  # raises a VideoError naming the file
-    with _READERS_LOCK:
-        reader = _READERS.get(key)
-        if reader is not None:
-            _READERS.move_to_end(key)
-            return reader
-    reader = VideoReader(path, cache_bytes=SHARED_CACHE_BYTES)
-    with _READERS_LOCK:
-        reader = _READERS.setdefault(key, reader)
-        _READERS.move_to_end(key)
-        while len(_READERS) > SHARED_READERS:
-            # Not closed explicitly: another thread may still be reading from it;
-            # PyAV closes the container when the last reference goes away.
-            _READERS.popitem(last=False)
-    return reader
-
-
-def clear_shared_readers() -> None:
-    """Forget every shared reader of this process (tests; after editing videos)."""
-    with _READERS_LOCK:
-        _READERS.clear()

@@ -25,6 +25,7 @@ from markerless.model.registry import (
     build_backbone,
     build_model,
     normalize_images,
+    pad_input,
 )
 
 __all__ = [
@@ -41,4 +42,5 @@ __all__ = [
     "compute_dtype",
     "load_pretrained",
     "normalize_images",
+    "pad_input",
 ]

@@ -67,9 +67,9 @@ def show_predictions(
     over, so their pcutoff slider applies to them. Returns ``[image, points, tracks]``.
     """
     from markerless.errors import LabelFileError
-    from markerless.napari._dock_common import find_analysis
-    from markerless.napari._prediction_layers import add_prediction_layers
-    from markerless.napari._widgets_analysis import AnalysisWidget
+    from markerless.napari.analysis.dock import AnalysisWidget
+    from markerless.napari.layers.predictions import add_prediction_layers
+    from markerless.napari.project_files import find_analysis
 
     video = Path(video)
     cfg: Any = {}
@@ -144,7 +144,7 @@ def view_project(
     closes (the ``markerless demo --view`` behaviour); returns the viewer.
     """
     import napari
-    from markerless.napari._dock_common import find_analysis, project_videos
+    from markerless.napari.project_files import find_analysis, project_videos
 
     config = Path(config)
     if config.is_dir():

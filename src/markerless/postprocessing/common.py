@@ -174,16 +174,10 @@ def plot_settings(cfg: Mapping[str, Any] | None, **given: Any) -> dict[str, Any]
 
 
 def bodypart_colors(n: int, colormap: str = "rainbow") -> np.ndarray:
-    """``(n, 3)`` RGB in [0, 1] sampled evenly from a matplotlib colormap (DeepLabCut's and
-    the napari layers' scheme, so a bodypart has the same colour everywhere)."""
-    from matplotlib import colormaps
+    """``(n, 3)`` RGB in [0, 1] of `markerless.drawing.colormap_colors` (DLC's scheme)."""
+    from markerless.drawing import colormap_colors
 
-    try:
-        cmap = colormaps[str(colormap)]
-    except KeyError:
-        raise ConfigError(f"Unknown colormap {colormap!r} (config.yaml 'colormap')") from None
-    values = np.linspace(0, 1, n) if n > 1 else np.zeros(max(n, 0))
-    return np.asarray(cmap(values), dtype=np.float64).reshape(-1, 4)[:, :3]
+    return colormap_colors(n, colormap)[:, :3]
 
 
 def select_names(

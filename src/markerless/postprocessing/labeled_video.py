@@ -2,7 +2,7 @@
 
 Streams chunk by chunk (one GOP-aligned block decoded while the previous one is
 drawn and piped to ffmpeg), so memory stays flat in video length; drawing is
-vectorised over every keypoint of a chunk (:mod:`markerless.postprocessing.drawing`).
+vectorised over every keypoint of a chunk (:mod:`markerless.drawing`).
 Output names follow DeepLabCut: ``<video stem><scorer>_labeled.mp4`` (or
 ``..._filtered_labeled.mp4``) next to the video, in ``destfolder`` or ``output_path``.
 """
@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from markerless.drawing import draw_discs, draw_segments
 from markerless.errors import ConfigError
 from markerless.poses import Poses
 from markerless.postprocessing.common import (
@@ -33,7 +34,6 @@ from markerless.postprocessing.common import (
     resolve_analysis,
     select_names,
 )
-from markerless.postprocessing.drawing import draw_discs, draw_segments
 
 __all__ = ["LabelStyle", "create_labeled_video", "iter_create_labeled_video", "iter_labeled_video"]
 

@@ -32,6 +32,7 @@ from markerless.postprocessing.common import (
     resolve_analysis,
     select_names,
 )
+from markerless.validate import positive_int
 
 __all__ = [
     "OUTLIER_ALGORITHMS",
@@ -181,7 +182,9 @@ def _taken_frames(folder: Path, human_scorer: str) -> set[str]:
 
 def _add_video_to_config(config: Path, cfg: Mapping[str, Any], video: Path) -> None:
     """Register ``video`` in config.yaml ``video_sets`` (as DeepLabCut does) when missing."""
-    known = {Path(str(v)).stem for v in (cfg.get("video_sets") or {})}
+    from markerless.project.videos import video_stem
+
+    known = {video_stem(v) for v in (cfg.get("video_sets") or {})}
     if video.stem not in known:
         from markerless.project.create import add_new_videos
 
@@ -281,7 +284,8 @@ def extract_outlier_frames(
         warnings.warn(f"ignored DeepLabCut options: {sorted(dlc_kwargs)}", stacklevel=2)
     cfg, project = read_project(config)
     config_path = project / "config.yaml"
-    n_pick = int(numframes2pick or cfg.get("numframes2pick") or 20)
+    n_pick = positive_int(cfg.get("numframes2pick") or 20 if numframes2pick is None
+                          else numframes2pick, "numframes2pick")
     iteration = int(cfg.get("iteration", 0) or 0)
     start, stop = float(cfg.get("start", 0) or 0), float(cfg.get("stop", 1) or 1)
     out: dict[str, list[int]] = {}

@@ -75,9 +75,11 @@ def read_machine_labels(
 
 def _video_file(cfg, project: Path, video: str | os.PathLike, stem: str) -> Path | None:
     """The video itself, or the config's / ``videos/`` video with this stem."""
+    from markerless.project.videos import iter_project_videos
+
     if Path(video).is_file():
         return Path(video)
-    listed = [Path(str(v)) for v in (cfg.get("video_sets") or {})]
+    listed = [v.path for v in iter_project_videos(cfg, project) if v.path is not None]
     listed += sorted((project / "videos").glob(f"{stem}.*"))
     return next((p for p in listed if p.stem == stem and p.is_file()), None)
 
@@ -225,6 +227,10 @@ def merge_datasets(config: str | os.PathLike, forceiterate: int | None = None) -
             + ", ".join(f"{name} ({s})" for name, s in blocking.items()),
             stacklevel=2,
         )
+        return None
+    if not any(s in ("labeled", "refined") for s in status.values()):
+        warnings.warn(f"Not merged: {project / 'labeled-data'} holds no labels yet: label "
+                      "frames (and refine machine labels) first", stacklevel=2)
         return None
     path = project / "config.yaml"
     cfg = read_config(path)  # re-read: keep comments and any concurrent edit

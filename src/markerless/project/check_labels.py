@@ -11,6 +11,10 @@ two mistakes automatically, because one of them is easy to miss by eye and costs
   (snout -> tailbase for DeepLabCut's default bodyparts). A swapped pair teaches the network
   both answers and, in a test set, scores the distance between the two points as error.
 * **outside the image.** A coordinate outside the frame it belongs to.
+
+It also reports everything training cannot use (`markerless.project.label_audit`): broken
+or duplicate label files, folders labeled by another scorer, missing or broken images,
+bodyparts without labels and absurd coordinates.
 """
 
 from __future__ import annotations
@@ -18,13 +22,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from markerless.errors import ConfigError, LabelFileError
+from markerless.errors import ConfigError
 from markerless.poses import Poses
+from markerless.project.label_audit import LabelIssue, audit_labels
 
 __all__ = [
     "LabelIssue",
@@ -38,21 +42,6 @@ log = logging.getLogger(__name__)
 
 #: A pair counts only where it is clearly off the axis: |sin(angle)| above this.
 MIN_SINE = 0.2
-
-
-@dataclass(frozen=True)
-class LabelIssue:
-    """One suspicious label: where it is and what looks wrong."""
-
-    labels_file: Path
-    frame: str
-    individual: str
-    bodypart: str
-    problem: str
-
-    def __str__(self) -> str:
-        who = f"{self.individual} " if self.individual else ""
-        return f"{self.frame}: {who}{self.bodypart}: {self.problem} ({self.labels_file.name})"
 
 
 def _body_axis(bodyparts: Sequence[str], pairs) -> tuple[int, int] | None:
@@ -125,10 +114,32 @@ def find_label_issues(
     return issues
 
 
+#: problems of `markerless.evaluation.diagnostics.label_suggestions` that check_labels repeats
+MODEL_PROBLEMS = {
+    "far from its label": "the last evaluated model is {err:.0f} px from this label ({set} "
+                          "frame): check the label, or label more frames like this one",
+    "not labeled, but predicted visible": "not labeled, but the last evaluated model sees it "
+                                          "(likelihood {lik:.2f}): a forgotten label?",
+}
+
+
+def model_suggestions(suggestions, poses: Poses, labels_file: Path) -> list[LabelIssue]:
+    """The latest evaluation's label suggestions that fall in this labels file."""
+    if suggestions is None or suggestions.empty:
+        return []
+    frames = {str(f) for f in poses.frames}
+    rows = suggestions[suggestions["frame"].astype(str).isin(frames)
+                       & suggestions["problem"].isin(list(MODEL_PROBLEMS))]
+    return [LabelIssue(labels_file, str(r.frame), "", str(r.bodypart),
+                       MODEL_PROBLEMS[r.problem].format(err=r.error_px, set=r.set,
+                                                        lik=r.likelihood))
+            for r in rows.itertuples()]
+
+
 def _draw_frame(image: np.ndarray, xy: np.ndarray, colors: np.ndarray, flagged: np.ndarray,
                 radius: float, edges: np.ndarray) -> np.ndarray:
     """One labeled frame: skeleton, a red ring under flagged points, then the points."""
-    from markerless.postprocessing.drawing import draw_discs, draw_segments
+    from markerless.drawing import draw_discs, draw_segments
 
     if image.ndim == 2:
         image = image[..., None]
@@ -183,35 +194,41 @@ def check_labels(
     """
     import imageio.v3 as iio
 
+    from markerless.drawing import colormap_colors
     from markerless.io.config import read_config
-    from markerless.io.dlc_labels import find_labels_file, read_labels
-    from markerless.postprocessing.common import bodypart_colors
 
     config = Path(config)
+    if config.is_dir():
+        config = config / "config.yaml"
     cfg = read_config(config)
     project = config.parent
     folders = labeled_data_folders(project)
     if not folders:
         raise ConfigError(f"{project / 'labeled-data'} holds no labeled-data folders")
     radius = max(float(cfg.get("dotsize", 12) or 12) / 2, 1.5)
-    issues: list[LabelIssue] = []
-    for folder in folders:
-        try:
-            labels_file = find_labels_file(folder)
-        except LabelFileError:
-            continue  # extracted but not yet labeled
-        poses = read_labels(labels_file)
+    audit = audit_labels(config, folders)
+    from markerless.evaluation.diagnostics import read_latest_suggestions
+
+    suggestions = read_latest_suggestions(config)
+    issues: list[LabelIssue] = list(audit.issues)
+    broken = {(str(i.labels_file), i.frame) for i in audit.issues
+              if i.frame and i.problem.startswith("image")}
+    for labels_file, poses in audit.usable.items():
         images = [project / Path(*str(f).split("/")) for f in poses.frames]
+        usable = [(str(labels_file), str(f)) not in broken and p.is_file()
+                  for f, p in zip(poses.frames, images, strict=True)]
         if write_images:
-            pixels = [iio.imread(p) if p.is_file() else None for p in images]
+            pixels = [iio.imread(p) if ok else None for p, ok in zip(images, usable, strict=True)]
             hw = [None if im is None else im.shape[:2] for im in pixels]
         else:
-            hw = [iio.improps(p).shape[:2] if p.is_file() else None for p in images]
-        found = find_label_issues(poses, labels_file, hw)
+            hw = [iio.improps(p).shape[:2] if ok else None
+                  for p, ok in zip(images, usable, strict=True)]
+        found = find_label_issues(poses, labels_file, hw) + model_suggestions(
+            suggestions, poses, labels_file)
         issues += found
         if write_images:
-            _write_labeled(folder, poses, pixels, found, cfg, radius, draw_skeleton,
-                           visualizeindividuals, bodypart_colors)
+            _write_labeled(labels_file.parent, poses, pixels, found, cfg, radius, draw_skeleton,
+                           visualizeindividuals, colormap_colors)
     for issue in issues:
         log.warning("check_labels: %s", issue)
     return issues
@@ -226,9 +243,9 @@ def _write_labeled(folder: Path, poses: Poses, pixels: list, issues: list[LabelI
     n_ind, n_kp = len(poses.individuals), len(poses.bodyparts)
     cmap = cfg.get("colormap", "rainbow") or "rainbow"
     if by_individual and n_ind > 1:
-        colors = np.repeat(colors_of(n_ind, cmap), n_kp, axis=0)
+        colors = np.repeat(colors_of(n_ind, cmap)[:, :3], n_kp, axis=0)
     else:
-        colors = np.tile(colors_of(n_kp, cmap), (n_ind, 1))
+        colors = np.tile(colors_of(n_kp, cmap)[:, :3], (n_ind, 1))
     colors = np.rint(colors * 255)
     names = {b: k for k, b in enumerate(poses.bodyparts)}
     edges = [(i * n_kp + names[a], i * n_kp + names[b]) for i in range(n_ind)

@@ -133,6 +133,51 @@ def create_new_project(
     return str(config_path)
 
 
+def _new_entries(entries: dict, video_sets, project_path: Path, config: Path) -> dict:
+    """``entries`` without videos already in the project (warned); a different video with
+    a name the project already uses is refused (their labeled-data folders would be one)."""
+    from markerless.project.videos import iter_project_videos, video_stem
+
+    known = {v.stem: v for v in iter_project_videos({"video_sets": video_sets}, project_path)}
+    out, seen = {}, {}
+    for src, entry in entries.items():
+        stem = video_stem(src)
+        old = known.get(stem)
+        if old is not None:
+            if old.path is not None and _same_file(old.path, Path(src)):
+                warnings.warn(f"{src} is already in the project ({old.key}); not added again",
+                              stacklevel=3)
+                continue
+            raise ConfigError(
+                f"{config}: the project already has a video named {stem!r} ({old.key}); its "
+                f"frames would share labeled-data/{stem} with {src}. Rename {Path(src).name} "
+                "before adding it")
+        if stem in seen:
+            raise ConfigError(f"Two videos named {stem!r} given ({seen[stem]} and {src}); "
+                              "rename one before adding them")
+        seen[stem] = src
+        out[src] = entry
+    return out
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """The same file, or a copy of it (same size, same first and last 64 KiB)."""
+    try:
+        if a.samefile(b):
+            return True
+        size = a.stat().st_size
+        if size != b.stat().st_size:
+            return False
+        with open(a, "rb") as fa, open(b, "rb") as fb:
+            if fa.read(65536) != fb.read(65536):
+                return False
+            fa.seek(max(0, size - 65536))
+            fb.seek(max(0, size - 65536))
+            return fa.read() == fb.read()
+    except OSError:
+        return False
+
+
 def add_new_videos(
     config: str | os.PathLike,
     videos: Sequence[str | os.PathLike] | str | os.PathLike,
@@ -159,6 +204,7 @@ def add_new_videos(
         for v, box in zip(video_paths, coords, strict=True):
             entries[v] = {"crop": ", ".join(str(int(c)) for c in box)}
     video_sets = cfg.get("video_sets") or {}
+    entries = _new_entries(entries, video_sets, project_path, config)
     (project_path / "videos").mkdir(exist_ok=True)
     added = []
     for src, entry in entries.items():

@@ -16,6 +16,7 @@ import numpy as np
 
 from markerless.errors import ConfigError
 from markerless.io.config import read_config
+from markerless.validate import positive_int
 
 THUMB_SIZE = 32  # thumbnails are at most THUMB_SIZE pixels on their long side
 
@@ -132,11 +133,11 @@ def write_frames(
 
 
 def _config_videos(cfg: dict, project_path: Path) -> Iterator[tuple[Path, dict]]:
-    for video, entry in (cfg.get("video_sets") or {}).items():
-        path = Path(video)
-        if not path.exists():
-            path = project_path / "videos" / Path(video).name
-        yield path, entry or {}
+    from markerless.project.videos import iter_project_videos
+
+    for video in iter_project_videos(cfg, project_path):
+        # a missing file is named where it was looked for; reading it raises VideoError
+        yield (video.path or project_path / video.display_path), dict(video.entry)
 
 
 def extract_frames(
@@ -162,7 +163,8 @@ def extract_frames(
     config = Path(config)
     cfg = read_config(config)
     project_path = config.parent
-    n = int(numframes2pick or cfg.get("numframes2pick") or 20)
+    n = positive_int(cfg.get("numframes2pick") or 20 if numframes2pick is None
+                     else numframes2pick, "numframes2pick")
     start, stop = float(cfg.get("start", 0) or 0), float(cfg.get("stop", 1) or 1)
     targets = (
         [(Path(v), {}) for v in videos] if videos is not None

@@ -23,6 +23,12 @@ Example
 >>> frames, poses = generate(SyntheticConfig(n_frames=8))
 >>> frames.shape, poses.xy.shape
 ((8, 256, 256, 3), (8, 1, 4, 2))
+
+For 3D, :mod:`markerless.synthetic.multicam` makes known cameras around an arena
+(:func:`make_rig`), a ChArUco board rendered at random poses in every view
+(:func:`board_poses`, :func:`render_board_images`) and a 3D skeleton projected into
+every view with noise, missing views and outliers (:func:`animal_3d`,
+:func:`project_animal`).
 """
 
 from markerless.synthetic.clip import generate, ground_truth, iter_frames, sample_clip, write_clip
@@ -33,9 +39,29 @@ from markerless.synthetic.config import (
     SyntheticConfig,
     layout,
 )
+from markerless.synthetic.multicam import (
+    ANIMAL_BODYPARTS,
+    ANIMAL_SKELETON,
+    BoardPoses,
+    animal_3d,
+    board_observations,
+    board_poses,
+    make_rig,
+    project_animal,
+    render_board_images,
+)
 
 __all__ = [
     "ALL_BODYPARTS",
+    "ANIMAL_BODYPARTS",
+    "ANIMAL_SKELETON",
+    "BoardPoses",
+    "animal_3d",
+    "board_observations",
+    "board_poses",
+    "make_rig",
+    "project_animal",
+    "render_board_images",
     "DEFAULT_BODYPARTS",
     "PRIORITY",
     "SyntheticConfig",

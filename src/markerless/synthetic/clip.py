@@ -75,7 +75,8 @@ def _render(
         sl = slice(start + b0, start + b1)
         m = mo.Motion(*(a[sl] for a in p.motion))
         g = mo.Frame(*(a[sl] for a in p.geom))
-        render.draw_animals(frames[b0:b1], m, g, p.lay, p.plan.scale, cfg.identity_colors)
+        render.draw_animals(frames[b0:b1], m, g, p.lay, p.plan.scale, cfg.identity_colors,
+                            cfg.identity_stripes)
     render.add_noise(buf, start, cfg.seed, p.plan, p.offsets[start:stop])
     return frames if frames.flags.c_contiguous else np.ascontiguousarray(frames)
 

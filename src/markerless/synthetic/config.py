@@ -52,6 +52,8 @@ MIN_LENGTH = 8.0
 INNER_MARGIN = 0.35
 #: smallest range (in body lengths) the body midpoint must be free to roam per axis.
 MIN_ROAM = 0.25
+#: how animals share the frame (see SyntheticConfig.arena).
+ARENAS = ("grid", "shared")
 #: accepted ranges of the float parameters.
 _RANGES = {
     "fps": (1e-3, 1e4),
@@ -107,6 +109,15 @@ class SyntheticConfig:
         Largest per-frame brightness offset in grey levels; 0 for none.
     identity_colors : bool
         Give each animal its own body tint (easier identity tracking).
+    arena : {"grid", "shared"}
+        ``"grid"``: each animal roams its own grid cell (animals never meet).
+        ``"shared"``: every animal roams the whole frame, so they approach,
+        touch, cross paths and partly occlude one another (an animal with a
+        higher index is drawn on top; see :func:`~markerless.synthetic.occlusion`).
+    identity_stripes : bool
+        Draw a pale stripe across each animal's back at a position that depends
+        on the animal (``animal0`` nearest the head), so identity can be learned
+        from appearance even without ``identity_colors``.
     """
 
     height: int = 256
@@ -124,8 +135,12 @@ class SyntheticConfig:
     noise_std: float = 3.5
     flicker: int = 2
     identity_colors: bool = False
+    arena: str = "grid"
+    identity_stripes: bool = False
 
     def __post_init__(self) -> None:
+        if self.arena not in ARENAS:
+            raise ValueError(f"SyntheticConfig.arena must be one of {ARENAS}, got {self.arena!r}")
         for name in ("height", "width", "n_frames", "n_animals"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value < 1:
@@ -212,6 +227,8 @@ def _boxes(
 def layout(cfg: SyntheticConfig) -> Layout:
     """Animal size and per-animal roaming boxes; ValueError when they do not fit."""
     rows, cols = _grid(cfg.n_animals, cfg.height, cfg.width)
+    if cfg.arena == "shared":
+        rows, cols = 1, 1
     frac = cfg.tail_length
 
     def roam(length: float) -> float:
@@ -219,7 +236,10 @@ def layout(cfg: SyntheticConfig) -> Layout:
         return float(min((b[:, 1] - b[:, 0]).min(), (b[:, 3] - b[:, 2]).min()))
 
     if cfg.animal_length is None:
-        length = max(LENGTH_FRACTION * min(cfg.height, cfg.width), MIN_AUTO_LENGTH)
+        fraction = LENGTH_FRACTION
+        if cfg.arena == "shared":  # several animals in one arena: smaller, so they have room
+            fraction *= min(1.0, math.sqrt(2.0 / cfg.n_animals))
+        length = max(fraction * min(cfg.height, cfg.width), MIN_AUTO_LENGTH)
         # shrink until every cell leaves room to roam (bisection on a monotone condition)
         if roam(length) < MIN_ROAM * length:
             lo, hi = 0.0, length
@@ -247,4 +267,6 @@ def layout(cfg: SyntheticConfig) -> Layout:
             )
     tail = frac * length
     boxes = _boxes(rows, cols, cfg.height, cfg.width, length, tail)[: cfg.n_animals]
+    if cfg.arena == "shared":
+        boxes = np.repeat(boxes[:1], cfg.n_animals, axis=0)
     return Layout(length, tail, boxes, (rows, cols))

@@ -36,6 +36,9 @@ NOSE = np.array([214.0, 160.0, 160.0])
 TAIL = np.array([150.0, 116.0, 112.0])
 LEFT_EAR = np.array([238.0, 110.0, 136.0])  # pink, round
 RIGHT_EAR = np.array([86.0, 150.0, 232.0])  # blue, elongated along the body
+STRIPE = np.array([196.0, 190.0, 172.0])  # pale band across the back (identity_stripes)
+#: stripe centre (fraction of the body length from the snout) of animal i, and its width.
+STRIPE_AT, STRIPE_STEP, STRIPE_WIDTH = 0.36, 0.14, 0.07
 FLOOR_TINT = np.array([1.04, 1.0, 0.88])
 #: right ear semi-axes (along, across the body) relative to the left ear's radius.
 RIGHT_EAR_AXES = (1.3, 1.0 / 1.3)
@@ -231,10 +234,19 @@ def _arc_box(ox, oy, c, s, kappa, s_lo, s_hi, pad, height, width) -> _Box:
     )
 
 
+def stripe_position(animal: int) -> float:
+    """Where animal ``animal``'s identity stripe crosses the body (fraction from the snout)."""
+    return STRIPE_AT + STRIPE_STEP * (animal % 4)
+
+
 def draw_animals(
-    frames: np.ndarray, m: mo.Motion, g: mo.Frame, lay: Layout, scale: float, identity: bool
+    frames: np.ndarray, m: mo.Motion, g: mo.Frame, lay: Layout, scale: float, identity: bool,
+    stripes: bool = False,
 ) -> None:
-    """Draw every animal (tail, body, nose, ears, in that order) into ``frames`` (F, H, W, 3)."""
+    """Draw every animal (tail, body, nose, ears, in that order) into ``frames`` (F, H, W, 3).
+
+    Animals are drawn in index order, so a higher index lies on top where they overlap.
+    """
     height, width = frames.shape[1:3]
     length, tail_len, half = lay.length, lay.tail, 0.5 * lay.length
     f32 = np.float32
@@ -258,7 +270,12 @@ def draw_animals(
         box = _arc_box(ox, oy, c, s, k, -half, half, table.max() + 2, height, width)
         sc, dist = _tube(box, c.astype(f32), s.astype(f32), k, -half, half)
         radius = table[((half - sc) * f32(256 / length) + f32(0.5)).astype(np.intp)]
-        _composite(frames, box, np.clip(radius - dist + 0.5, 0, 1), body_col)
+        body_alpha = np.clip(radius - dist + 0.5, 0, 1)
+        _composite(frames, box, body_alpha, body_col)
+        if stripes:
+            s_at = (0.5 - stripe_position(a)) * length
+            band = np.clip(f32(0.5 * STRIPE_WIDTH * length) - np.abs(sc - f32(s_at)) + 0.5, 0, 1)
+            _composite(frames, box, body_alpha * band, STRIPE * scale)
         # nose disc and ears, centred on their keypoints; left round, right elongated
         nose_r = mo.NOSE_RADIUS * length
         ec, es = g.ear_cos[:, a], g.ear_sin[:, a]

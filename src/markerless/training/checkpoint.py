@@ -33,7 +33,7 @@ import numpy as np
 from flax import nnx, serialization
 
 from markerless.errors import ModelError
-from markerless.io.atomic import atomic_write
+from markerless.io.atomic import atomic_write_bytes
 
 __all__ = [
     "MODEL_VARIABLES",
@@ -112,12 +112,7 @@ def save_file(path: str | os.PathLike, state: dict[str, np.ndarray], meta: dict[
     data = serialization.msgpack_serialize(payload)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-
-    def _write(tmp: Path) -> None:
-        with open(tmp, "wb") as f:
-            f.write(data)
-
-    return atomic_write(path, _write, backup=False)
+    return atomic_write_bytes(path, data, backup=False)
 
 
 def load_file(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

@@ -29,10 +29,11 @@ from typing import Any
 
 import numpy as np
 
-from markerless.errors import ConfigError, LabelFileError
+from markerless.errors import ArgumentError, ConfigError, LabelFileError
 from markerless.io.config import is_multianimal, pose_layout, read_config
 from markerless.poses import Poses
 from markerless.training.recipes import TrainConfig, get_recipe, read_pose_cfg, write_pose_cfg
+from markerless.validate import positive_int
 
 __all__ = [
     "collect_labels",
@@ -102,16 +103,6 @@ def train_fraction_of(cfg: Any, trainingsetindex: int) -> float:
 
 
 # --- labels ---------------------------------------------------------------------------------
-def _read_folder_labels(folder: Path, scorer: str) -> Poses | None:
-    from markerless.io.dlc_labels import read_labels
-
-    for ext in ("h5", "csv"):
-        path = folder / f"CollectedData_{scorer}.{ext}"
-        if path.exists():
-            return read_labels(path)
-    return None
-
-
 def _conform(poses: Poses, bodyparts: list[str], individuals: list[str],
              source: Path) -> np.ndarray:
     """Coordinates of ``poses`` laid out in the config's (individuals, bodyparts) order."""
@@ -125,16 +116,6 @@ def _conform(poses: Poses, bodyparts: list[str], individuals: list[str],
     extra = sorted(set(poses.bodyparts) - set(bodyparts))
     if extra:
         log.warning("%s: bodyparts %s are not in config.yaml and are ignored", source, extra)
-    missing = [b for b in bodyparts if b not in bp_map]
-    if missing:
-        warnings.warn(f"{str(source)!r} has no column for the config.yaml bodyparts {missing}: "
-                      "they count as unlabeled in its frames", UserWarning, stacklevel=4)
-    extra_ind = [i for i in poses.individuals if i not in individuals]
-    if extra_ind:
-        n = int(np.isfinite(poses.xy[:, [ind_map[i] for i in extra_ind]]).all(-1).sum())
-        warnings.warn(f"{str(source)!r}: individuals {extra_ind} are not in config.yaml "
-                      f"(individuals: {individuals}); their {n} labeled points are not used "
-                      "for training", UserWarning, stacklevel=4)
     src_i = [ind_map.get(i, -1) for i in individuals]
     src_k = [bp_map.get(b, -1) for b in bodyparts]
     ii = np.array([i for i in src_i if i >= 0])
@@ -146,39 +127,65 @@ def _conform(poses: Poses, bodyparts: list[str], individuals: list[str],
     return xy
 
 
-def collect_labels(config: str | os.PathLike) -> tuple[Poses, list[str]]:
-    """All labeled frames of the project as one `Poses`, plus the frames skipped as empty.
+def collect_labels(config: str | os.PathLike, audit: Any = None) -> tuple[Poses, list[str]]:
+    """All usable labeled frames of the project as one `Poses`, plus the frames skipped.
 
     Frames where some keypoints are unlabeled are kept (NaN = masked in the loss); frames
-    with no labeled keypoint at all are skipped and returned so callers can report them.
+    with no labeled keypoint at all, and frames whose image is missing or broken, are
+    skipped and returned so callers can report them. ``audit`` is a
+    `markerless.project.label_audit.LabelAudit` already made for this project (its usable
+    files are the ones read); label files it could not read are left out.
+
+    Raises
+    ------
+    LabelFileError
+        When no frame is left to train on (naming what was found instead).
     """
+    from markerless.project.label_audit import audit_labels
+
     cfg, project = _load(config)
     scorer = str(cfg["scorer"])
     individuals, bodyparts, defined = pose_layout(cfg)
-    folders = sorted(p for p in (project / "labeled-data").glob("*") if p.is_dir())
+    if audit is None:
+        audit = audit_labels(project / "config.yaml")
+    bad_images = {i.frame for i in audit.issues if i.frame and i.problem.startswith("image")}
     blocks, frames = [], []
-    for folder in folders:
-        poses = _read_folder_labels(folder, scorer)
-        if poses is None:
-            continue
-        blocks.append(_conform(poses, bodyparts, individuals, folder))
-        frames += [str(f) for f in poses.frames]
+    for labels_file, poses in audit.usable.items():
+        blocks.append(_conform(poses, bodyparts, individuals, labels_file))
+        frames += [str(f).replace("\\", "/") for f in poses.frames]
     if not blocks:
-        raise LabelFileError(f"No labeled-data/*/CollectedData_{scorer}.h5 (or .csv) in "
-                             f"{str(project)!r}: label some frames first")  # fmt: skip
+        raise LabelFileError(
+            f"No usable labeled-data/*/CollectedData_{scorer}.h5 (or .csv) in {str(project)!r}"
+            + _found_instead(audit) + ": label some frames first")
     xy = np.concatenate(blocks)
     xy[:, ~defined] = np.nan
     any_label = (~np.isnan(xy).any(-1)).any(axis=(1, 2))
-    skipped = [f for f, keep in zip(frames, any_label, strict=True) if not keep]
-    keep = np.flatnonzero(any_label)
+    usable = any_label & np.array([f not in bad_images for f in frames], bool)
+    skipped = [f for f, keep in zip(frames, usable, strict=True) if not keep]
+    keep = np.flatnonzero(usable)
     if skipped:
-        log.warning("Skipping %d labeled-data frame(s) without any labeled keypoint", len(skipped))
+        log.warning("Skipping %d labeled-data frame(s) without any labeled keypoint or with a "
+                    "broken image", len(skipped))
+    if not len(keep):
+        raise LabelFileError(
+            f"{str(project)!r}: none of the {len(frames)} frame(s) in the label files has a "
+            "labeled keypoint and a readable image" + _found_instead(audit)
+            + ": label some frames first (napari's Labeling dock) and save")
     xy = xy[keep]
     frames = [frames[i] for i in keep]
     if len(set(frames)) != len(frames):
         dup = sorted({f for f in frames if frames.count(f) > 1})[:5]
         raise LabelFileError(f"Frames labeled twice across labeled-data folders: {dup}")
     return Poses(xy, bodyparts, individuals, frames, scorer, None, defined), skipped
+
+
+def _found_instead(audit: Any) -> str:
+    if not audit.issues:
+        return ""
+    shown = "; ".join(str(i) for i in audit.issues[:3])
+    n = len(audit.issues)
+    more = f" (and {n - 3} more: run check_labels)" if n > 3 else ""
+    return f" (problems found: {shown}{more})"
 
 
 def split_indices(n_frames: int, train_fraction: float,
@@ -303,15 +310,22 @@ def create_training_dataset(
     list of ``(train_fraction, shuffle, (train_indices, test_indices))`` as DeepLabCut.
     """
     from markerless.io.dlc_labels import write_labels
+    from markerless.project.label_audit import audit_labels
 
     cfg, project = _load(config)
-    shuffles = list(Shuffles) if Shuffles is not None else list(range(1, int(num_shuffles) + 1))
+    shuffles = ([positive_int(s, "Shuffles") for s in Shuffles] if Shuffles is not None
+                else list(range(1, positive_int(num_shuffles, "num_shuffles") + 1)))
+    if not shuffles:
+        raise ArgumentError("Shuffles is empty: give at least one shuffle number")
     if (trainIndices is None) != (testIndices is None):
         raise ConfigError("Give both trainIndices and testIndices, or neither")
     if trainIndices is not None and len(trainIndices) != len(shuffles):
         raise ConfigError(f"{len(trainIndices)} explicit splits for {len(shuffles)} shuffles")
     tc = _resolve_names(cfg, net_type, augmenter_type, recipe).replace(**train_overrides)
-    poses, skipped = collect_labels(project / "config.yaml")
+    audit = audit_labels(project / "config.yaml")
+    for issue in audit.issues:  # nothing is skipped without a word
+        warnings.warn(f"create_training_dataset: {issue}", UserWarning, stacklevel=2)
+    poses, skipped = collect_labels(project / "config.yaml", audit)
     tsf = project / training_set_folder(cfg)
     tsf.mkdir(parents=True, exist_ok=True)
     write_labels(poses, tsf / f"CollectedData_{cfg['scorer']}.h5", overwrite=True, backup=False)

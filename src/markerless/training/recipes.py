@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from markerless.errors import ConfigError
+from markerless.errors import ArgumentError, ConfigError
+from markerless.validate import positive_int
 
 __all__ = ["MULTI_ANIMAL_FIELDS", "PRESETS", "TrainConfig", "get_recipe", "read_pose_cfg",
            "write_pose_cfg"]
@@ -25,6 +26,10 @@ __all__ = ["MULTI_ANIMAL_FIELDS", "PRESETS", "TrainConfig", "get_recipe", "read_
 #: their resume signature (so runs saved before these fields existed still resume).
 MULTI_ANIMAL_FIELDS = ("paf_graph", "paf_loss_weight", "identity_loss_weight",
                        "paf_half_width", "all_animals_prob", "occlusion_prob")
+
+
+class UnknownSettingError(ArgumentError, TypeError):
+    """A training setting that does not exist (a TypeError, as for unknown keywords)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +72,16 @@ class TrainConfig:
     pos_dist_thresh, target_mode, locref_stdev, locref_huber_weight
         Scoremap target radius (px, network input), ``"disk"`` or ``"gaussian"`` targets,
         location-refinement scale and loss weight (DLC names).
+    unlabeled_weight
+        Scoremap loss weight of an unlabeled (NaN) keypoint: 1 trains its whole map as
+        "not here" (DeepLabCut's ``weigh_only_present_joints: false``), so a part that is
+        not visible gets a likelihood below ``pcutoff``; 0 leaves it out of the loss.
+    positive_weight, rare_part_boost, visibility_weight
+        Loss weight of target cells against empty ones; how much more (at most) the target
+        cells of a rarely labeled part weigh, by how much rarer it is labeled than the most
+        frequent part (`markerless.training.targets.positive_weights`); and the weight of
+        the "is the part in this image" term on each map's peak
+        (`markerless.training.targets.heatmap_loss_terms`).
     freeze_bn
         Keep BatchNorm running statistics fixed (DLC does when fine-tuning with small
         batches); ``None`` = frozen exactly when ``pretrained``.
@@ -112,6 +127,10 @@ class TrainConfig:
     target_mode: Literal["disk", "gaussian"] = "disk"
     locref_stdev: float = 7.2801
     locref_huber_weight: float = 0.05
+    unlabeled_weight: float = 0.0
+    positive_weight: float = 1.0
+    rare_part_boost: float = 1.0
+    visibility_weight: float = 0.0
     freeze_bn: bool | None = None
     displayiters: int = 50
     saveiters: int = 500
@@ -126,25 +145,33 @@ class TrainConfig:
     occlusion_prob: float = 0.2
 
     def __post_init__(self) -> None:
+        # ArgumentError is a ValueError that the CLI and docks report as the user's input
         if self.schedule not in ("cosine", "step"):
-            raise ValueError(f"schedule must be 'cosine' or 'step', got {self.schedule!r}")
+            raise ArgumentError(f"schedule must be 'cosine' or 'step', got {self.schedule!r}")
         if self.target_mode not in ("disk", "gaussian"):
-            raise ValueError(f"target_mode must be 'disk' or 'gaussian', got {self.target_mode!r}")
-        for name in ("batch_size", "maxiters", "stride", "pad_multiple"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+            raise ArgumentError(
+                f"target_mode must be 'disk' or 'gaussian', got {self.target_mode!r}")
+        for name in ("batch_size", "maxiters", "stride", "pad_multiple", "displayiters",
+                     "saveiters", "max_snapshots_to_keep"):
+            object.__setattr__(self, name, positive_int(getattr(self, name), name))
+        for name in ("lr", "global_scale", "pos_dist_thresh", "locref_stdev"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not value > 0:
+                raise ArgumentError(f"{name} must be a number > 0, got {value!r}")
         if not 0 <= self.background_fraction < 1:
-            raise ValueError(
+            raise ArgumentError(
                 f"background_fraction must be in [0, 1), got {self.background_fraction}")
-        if self.global_scale <= 0:
-            raise ValueError(f"global_scale must be > 0, got {self.global_scale}")
         if self.pad_multiple % self.stride:
-            raise ValueError(
+            raise ArgumentError(
                 f"pad_multiple ({self.pad_multiple}) must be a multiple of stride ({self.stride})"
             )
-        crop = tuple(int(v) for v in self.crop_size)
+        try:
+            crop = tuple(int(v) for v in self.crop_size)
+        except (TypeError, ValueError):
+            crop = ()
         if len(crop) != 2 or min(crop) < self.stride:
-            raise ValueError(f"crop_size must be (height, width) >= stride, got {self.crop_size}")
+            raise ArgumentError(
+                f"crop_size must be (height, width) >= stride, got {self.crop_size}")
         object.__setattr__(self, "crop_size", crop)
         if self.paf_graph not in ("pruned", "skeleton", "full"):
             raise ValueError(
@@ -172,7 +199,9 @@ class TrainConfig:
         changes = {k: v for k, v in changes.items() if v is not None}
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
         if unknown:
-            raise TypeError(f"TrainConfig has no field(s) {sorted(unknown)}")
+            raise UnknownSettingError(
+                f"TrainConfig has no field(s) {sorted(unknown)}; the training settings are: "
+                + ", ".join(f.name for f in dataclasses.fields(self)))
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -232,7 +261,8 @@ def get_recipe(name: str | TrainConfig = "default", **overrides: Any) -> TrainCo
         try:
             base = PRESETS[name]
         except KeyError:
-            raise ValueError(f"unknown recipe {name!r}; choose one of {sorted(PRESETS)}") from None
+            raise ArgumentError(
+                f"unknown recipe {name!r}; choose one of {sorted(PRESETS)}") from None
     return base.replace(**overrides)
 
 

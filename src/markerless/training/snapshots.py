@@ -227,10 +227,10 @@ def scaled_size(height: int, width: int, scale: float) -> tuple[int, int]:
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
-def _predict(graphdef, state, frames, *, net_type: str, stride: int, locref_stdev: float,
-             scale: float, pad_multiple: int) -> jax.Array:
+def _predict(graphdef, state, frames, sizes, *, net_type: str, stride: int,
+             locref_stdev: float, scale: float, pad_multiple: int) -> jax.Array:
     from markerless.decoding.scoremaps import decode_logits
-    from markerless.model import normalize_images
+    from markerless.model import normalize_images, pad_input
 
     model = nnx.merge(graphdef, state)
     b, h, w, c = frames.shape
@@ -241,10 +241,12 @@ def _predict(graphdef, state, frames, *, net_type: str, stride: int, locref_stde
         sh, sw = scaled_size(h, w, scale)
         x = jax.image.resize(x, (b, sh, sw, 3), method="linear", antialias=True)
     sh, sw = x.shape[1:3]
-    ph, pw = -sh % pad_multiple, -sw % pad_multiple
-    x = jnp.pad(x, ((0, 0), (0, ph), (0, pw), (0, 0)))  # black, as outside training crops
+    x = pad_input(x, sh + -sh % pad_multiple, sw + -sw % pad_multiple)
     logits, locref = model(normalize_images(x, net_type))
-    pose = decode_logits(logits, locref, stride=stride, locref_stdev=locref_stdev)
+    # each image's own extent (after the resize): never decode into padding
+    valid = jnp.round(sizes.astype(jnp.float32) * scale)
+    pose = decode_logits(logits, locref, stride=stride, locref_stdev=locref_stdev,
+                         valid_hw=valid)
     # Same frame as the training targets (labels' pixel-centre-at-integer coordinates);
     # undo the resize like the labels were resized: x' = (x + 0.5) * s - 0.5.
     xy = pose[..., :2]
@@ -278,23 +280,48 @@ class Predictor:
             locref_stdev=float(info.locref_stdev), scale=float(info.global_scale),
             pad_multiple=int(info.pad_multiple)))
 
-    def __call__(self, frames: np.ndarray | jax.Array) -> np.ndarray:
+    def __call__(self, frames: np.ndarray | jax.Array, sizes: np.ndarray | None = None
+                 ) -> np.ndarray:
+        """Predict ``frames``; ``sizes`` ``(B, 2)`` gives each image's own (height, width)
+        when the stack was zero-padded to its largest image (`read_images`): keypoints are
+        then only looked for inside each image."""
         frames = jnp.asarray(frames)
         if frames.ndim == 3:
             frames = frames[..., None]
         if frames.ndim != 4 or frames.shape[-1] not in (1, 3):
             raise ValueError(f"frames must be (B, H, W, 3) or (B, H, W); got {frames.shape}")
-        out = self._fn(self.state, frames)
+        if sizes is None:
+            sizes = np.broadcast_to(np.array(frames.shape[1:3]), (frames.shape[0], 2))
+        out = self._fn(self.state, frames, jnp.asarray(sizes, jnp.int32))
         return np.asarray(out, dtype=np.float64)
 
-    def predict_batches(self, frames: np.ndarray, batch_size: int = 8) -> np.ndarray:
-        """`__call__` over an in-memory stack in fixed-size batches (last one padded)."""
+    def predict_batches(self, frames: np.ndarray, batch_size: int = 8,
+                        sizes: np.ndarray | None = None) -> np.ndarray:
+        """`__call__` over an in-memory stack in fixed-size batches (last one padded).
+
+        With ``sizes`` (each image's own (height, width) in a stack zero-padded to its
+        largest image, as `read_images` makes), images are predicted in groups of one size,
+        each cut back to that size: the network never sees the stack's black padding, which
+        it was not trained on (one compile per size).
+        """
         n = len(frames)
+        full = np.array(np.shape(frames)[1:3])
+        if sizes is not None and len(sizes) and (np.asarray(sizes) != full).any():
+            sizes = np.asarray(sizes)
+            groups = np.unique(sizes, axis=0)
+            out = np.zeros((n, len(self.info.bodyparts), 3))
+            for h, w in groups:  # a handful of distinct image sizes per project
+                idx = np.flatnonzero((sizes == (h, w)).all(axis=1))
+                out[idx] = self.predict_batches(np.asarray(frames)[idx, :h, :w], batch_size)
+            return out
+        sizes = np.broadcast_to(full, (n, 2))
         out = []
         for start in range(0, n, batch_size):
             chunk = np.asarray(frames[start:start + batch_size])
+            hw = sizes[start:start + batch_size]
             pad = batch_size - len(chunk)
             if pad and n > batch_size:
                 chunk = np.concatenate([chunk, np.zeros((pad, *chunk.shape[1:]), chunk.dtype)])
-            out.append(self(chunk)[: batch_size - pad if pad and n > batch_size else None])
+                hw = np.concatenate([hw, np.repeat(hw[-1:], pad, axis=0)])
+            out.append(self(chunk, hw)[: batch_size - pad if pad and n > batch_size else None])
         return np.concatenate(out) if out else np.zeros((0, len(self.info.bodyparts), 3))

@@ -21,7 +21,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-__all__ = ["DEFAULT_LOCREF_STDEV", "heatmap_loss", "heatmap_loss_terms", "make_targets"]
+__all__ = ["DEFAULT_LOCREF_STDEV", "heatmap_loss", "heatmap_loss_terms", "make_targets",
+           "positive_weights"]
 
 DEFAULT_LOCREF_STDEV = 7.2801
 
@@ -120,6 +121,24 @@ def make_targets(
     }
 
 
+def positive_weights(keypoints, base: float = 1.0, max_ratio: float = 8.0):
+    """``(K,)`` positive weights: ``base``, times how much rarer each part is labeled than
+    the most often labeled one (capped at ``max_ratio``).
+
+    ``keypoints`` ``(N, ..., K, 2)``, NaN = unlabeled. Why: trained as negatives where it is
+    not labeled, a part labeled in a fifth of the frames gets a fifth of the positive
+    gradient of the others; this restores it (up to ``max_ratio``).
+    """
+    import numpy as np
+
+    kp = np.asarray(keypoints, dtype=np.float64)
+    labeled = np.isfinite(kp).all(-1).reshape(-1, kp.shape[-2])
+    share = labeled.mean(axis=0)
+    top = share.max() if share.size and share.max() > 0 else 1.0
+    ratio = np.where(share > 0, top / np.maximum(share, 1e-12), 1.0)
+    return (base * np.clip(ratio, 1.0, max_ratio)).astype(np.float32)
+
+
 def _mean_over_nonzero(values: jax.Array, weights: jax.Array) -> jax.Array:
     """TF1 ``SUM_BY_NONZERO_WEIGHTS`` reduction (DLC's losses): sum(w*v) / #(w != 0)."""
     weights = jnp.broadcast_to(weights, values.shape)
@@ -127,12 +146,14 @@ def _mean_over_nonzero(values: jax.Array, weights: jax.Array) -> jax.Array:
     return jnp.sum(weights * values) / jnp.maximum(count, 1).astype(values.dtype)
 
 
-@jax.jit
+@functools.partial(jax.jit, static_argnames=("visibility_weight",))
 def heatmap_loss_terms(
     logits: jax.Array,
     locref_pred: jax.Array | None,
     targets: dict[str, jax.Array],
     locref_huber_weight: float = 0.05,
+    positive_weight: float | jax.Array = 1.0,
+    visibility_weight: float = 0.0,
 ) -> dict[str, jax.Array]:
     """DLC's training loss split into terms: ``part_loss``, ``locref_loss`` and ``total``.
 
@@ -143,10 +164,34 @@ def heatmap_loss_terms(
     non-zero weights like TF1's losses; a batch with no labeled keypoint gives 0, not NaN.
     ``locref_pred=None`` trains scoremaps only. Jitted (inlined when called under the
     trainer's own jit).
+
+    ``positive_weight`` (a number, or ``(K,)`` one per bodypart) multiplies the
+    cross-entropy of target cells (score > 0): with the maps of absent parts trained as
+    negatives, a part visible in few frames otherwise sees its rare positives outweighed by
+    thousands of empty cells and never reaches a confident score (`positive_weights` gives
+    rarer parts more). The loss is computed on the logits plus ``log(positive_weight)``, so
+    that the network's own logits stay calibrated probabilities. ``visibility_weight`` adds ``visibility_loss``: the cross-entropy of
+    each map's largest logit (what decoding reads as the likelihood) against "the part is
+    in this image", so the likelihood itself learns to answer "not visible".
     """
     logits = logits.astype(jnp.float32)
-    part = optax.sigmoid_binary_cross_entropy(logits, targets["scmap"])
+    pos_w = jnp.asarray(positive_weight, jnp.float32)
+    # weighted cross-entropy with the logits shifted by log(weight) ("logit adjustment"):
+    # the gradient still favours the positives, but the raw logits the network outputs stay
+    # calibrated (the optimum of w-weighted BCE is logit(p) + log w), so the likelihood that
+    # decoding reads, and pcutoff, keep their meaning
+    part = optax.sigmoid_binary_cross_entropy(logits + jnp.log(pos_w), targets["scmap"])
+    part = part * jnp.where(targets["scmap"] > 0, pos_w, 1.0)
     part_loss = _mean_over_nonzero(part, targets["scmap_weights"])
+    if visibility_weight:
+        # in the image = some cell within pos_dist_thresh of it (the disk, in either mode)
+        present = jnp.max(targets["locref_weights"][..., 0], axis=(1, 2))  # (B, K)
+        counted = jnp.max(targets["scmap_weights"], axis=(1, 2))  # masked parts: 0
+        peak = jnp.max(logits, axis=(1, 2))
+        vis = optax.sigmoid_binary_cross_entropy(peak, present)
+        visibility_loss = visibility_weight * _mean_over_nonzero(vis, counted)
+    else:
+        visibility_loss = jnp.zeros((), jnp.float32)
     if locref_pred is None:
         locref_loss = jnp.zeros((), jnp.float32)
     else:
@@ -157,7 +202,9 @@ def heatmap_loss_terms(
             )
         hub = optax.huber_loss(locref_pred.astype(jnp.float32), targets["locref"], delta=1.0)
         locref_loss = locref_huber_weight * _mean_over_nonzero(hub, targets["locref_weights"])
-    return {"part_loss": part_loss, "locref_loss": locref_loss, "total": part_loss + locref_loss}
+    return {"part_loss": part_loss, "locref_loss": locref_loss,
+            "visibility_loss": visibility_loss,
+            "total": part_loss + locref_loss + visibility_loss}
 
 
 def heatmap_loss(

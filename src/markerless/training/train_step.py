@@ -47,12 +47,15 @@ def make_optimizer(tc: TrainConfig) -> optax.GradientTransformation:
 
 
 def make_train_step(graphdef: Any, tc: TrainConfig, n_images: int, image_hw: tuple[int, int],
-                    pairs: tuple) -> Callable[..., tuple[Any, dict[str, jax.Array]]]:
+                    pairs: tuple, pos_weight: Any = None
+                    ) -> Callable[..., tuple[Any, dict[str, jax.Array]]]:
     """The jitted ``(state, images, keypoints, key, step) -> (state, loss terms)``.
 
     ``tc.background_fraction`` of each batch is cropped anywhere in the frame instead of
     around the animal: inference runs on whole frames, so the network must also have seen
-    the arena's far corners, walls and reflections as negatives.
+    the arena's far corners, walls and reflections as negatives. ``pos_weight`` is the
+    ``(K,)`` positive weight per bodypart (`markerless.training.targets.positive_weights`;
+    default ``tc.positive_weight`` for all).
     """
     from markerless.model import normalize_images
     from markerless.training.augment import augment_batch
@@ -60,6 +63,7 @@ def make_train_step(graphdef: Any, tc: TrainConfig, n_images: int, image_hw: tup
 
     aug = tc.augment_config()
     batch = tc.batch_size
+    weights = jnp.asarray(tc.positive_weight if pos_weight is None else pos_weight, jnp.float32)
     n_bg = min(int(round(tc.background_fraction * batch)), batch - 1)
     # Crop centres spread over the whole frame: jitter in units of the crop size.
     reach = 0.5 * max(image_hw[0] / tc.crop_size[0], image_hw[1] / tc.crop_size[1])
@@ -88,9 +92,10 @@ def make_train_step(graphdef: Any, tc: TrainConfig, n_images: int, image_hw: tup
             targets = make_targets(
                 kps, out_hw=tuple(logits.shape[1:3]), stride=tc.stride,
                 pos_dist_thresh=tc.pos_dist_thresh, mode=tc.target_mode,
-                locref_stdev=tc.locref_stdev,
+                locref_stdev=tc.locref_stdev, unlabeled_weight=tc.unlabeled_weight,
             )
-            terms = heatmap_loss_terms(logits, locref, targets, tc.locref_huber_weight)
+            terms = heatmap_loss_terms(logits, locref, targets, tc.locref_huber_weight,
+                                       weights, tc.visibility_weight)
             return terms["total"], terms
 
         (_, terms), grads = nnx.value_and_grad(loss_fn, has_aux=True)(model)

@@ -41,6 +41,7 @@ from markerless.errors import ModelError
 from markerless.io.config import is_multianimal
 from markerless.training import checkpoint as ckpt
 from markerless.training.recipes import MULTI_ANIMAL_FIELDS, TrainConfig, write_pose_cfg
+from markerless.training.targets import positive_weights
 from markerless.training.train_step import make_optimizer, make_schedule, make_train_step
 
 __all__ = ["Trainer", "iter_train", "make_optimizer", "make_schedule", "train_network"]
@@ -89,6 +90,8 @@ class Trainer:
                              "config.yaml says multianimalproject: false")
         self.bodyparts, self.individuals = data.bodyparts, data.individuals
         self.frames = data.frames
+        # original (height, width) of the training images: analysis warns on other sizes
+        self.image_sizes = sorted({(int(h), int(w)) for h, w in data.sizes.tolist()})
         self.images = jnp.asarray(data.images)
         log.info("Training data: %d frames %s (%.0f MB uint8)", len(data.frames),
                  data.images.shape[1:3], data.images.nbytes / 2**20)
@@ -124,8 +127,10 @@ class Trainer:
         self.last_loss = float("nan")
         self._schedule = make_schedule(tc)
         if ma is None:
-            self._train_step = make_train_step(self.graphdef, tc, len(data.frames),
-                                               data.images.shape[1:3], pairs)
+            self._train_step = make_train_step(
+                self.graphdef, tc, len(data.frames), data.images.shape[1:3], pairs,
+                positive_weights(data.keypoints, tc.positive_weight, tc.rare_part_boost)
+                if tc.rare_part_boost > 1 else None)
         else:
             from markerless.training.ma_train_step import make_ma_train_step
 
@@ -166,6 +171,7 @@ class Trainer:
             "global_scale": self.tc.global_scale, "pad_multiple": self.tc.pad_multiple,
             "locref_stdev": self.tc.locref_stdev, "shuffle": self.shuffle,
             "train_fraction": self.fraction, "iteration": self.iteration, **self.names,
+            "image_sizes": [list(s) for s in self.image_sizes],
             "train_config": self.tc.to_dict(), "loss": self.last_loss,
             "created": _dt.datetime.now().isoformat(timespec="seconds"),
             **({"multianimal": self.ma_spec.to_meta()} if self.ma_spec else {}),

@@ -50,7 +50,9 @@ def _read_image(path: Path, scale: float) -> np.ndarray:
                 im = im.resize(size, Image.Resampling.BILINEAR, reducing_gap=None)
             return np.asarray(im, dtype=np.uint8)
     except (OSError, ValueError) as err:
-        raise LabelFileError(f"Cannot read labeled frame {str(path)!r}: {err}") from err
+        raise LabelFileError(
+            f"Cannot read labeled frame {str(path)!r}: {err}. Extract the frame again (or "
+            "delete its labels), then run create_training_dataset") from err
 
 
 def read_images(paths: list[Path], scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:

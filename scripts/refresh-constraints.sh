@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Refresh constraints.txt: the exact versions CI installs (scripts/install.sh uses them).
+#
+# pyproject.toml keeps version *ranges* for users; constraints.txt pins what was tested, so a
+# fresh CI machine installs the same versions as the last green run. Refresh it when a
+# dependency is added or to move to newer releases, then run the whole test suite
+# (bash .ci/run) before committing the new file:
+#
+#     bash scripts/refresh-constraints.sh && bash .ci/run
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=$(mktemp -d)/venv
+PY=${PYTHON:-python3}
+"$PY" -m venv "$venv"
+"$venv/bin/python" -m pip install -q --upgrade pip
+"$venv/bin/python" -m pip install -q -e ".[all,test]"
+{
+    echo "# Versions tested by CI (bash .ci/run); installed by scripts/install.sh."
+    echo "# Made by scripts/refresh-constraints.sh on $(date -u +%Y-%m-%d) with $("$venv/bin/python" --version)."
+    echo "# pyproject.toml keeps the ranges users install from; refresh this file with that script."
+    "$venv/bin/python" -m pip freeze --exclude-editable | grep -v -e '^markerless' -e ' @ ' | sort -f
+} > constraints.txt
+rm -rf "$(dirname "$venv")"
+echo "constraints.txt: $(grep -vc '^#' constraints.txt) pinned packages"
