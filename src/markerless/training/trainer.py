@@ -247,7 +247,9 @@ class Trainer:
         best, scores = prune_trained(self, max_frames)
         self.ma_spec = self.ma_spec.replace(paf_best=tuple(best))
         self._pose_cfg.update(paf_best=list(best), paf_best_scores=[
-            {"edges": sc.edges, "miss": sc.miss, "purity": sc.purity} for sc in scores])
+            {"edges": sc.edges, "miss": sc.miss, "purity": sc.purity,
+             "miss_dropped": sc.miss_dropped, "purity_dropped": sc.purity_dropped}
+            for sc in scores])
         write_pose_cfg(self.train_dir / "pose_cfg.yaml", self._pose_cfg)
         self.save()
         return best
