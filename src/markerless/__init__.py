@@ -38,6 +38,10 @@ _API = {
     # analysis
     "analyze_videos": "markerless.analysis.analyze",
     "decode_scoremaps": "markerless.decoding.scoremaps",
+    # multi-animal assembly
+    "assemble": "markerless.assembly.assembler",
+    "AssemblerConfig": "markerless.assembly.assembler",
+    "MultiAnimalSettings": "markerless.analysis.ma_analyze",
     # refinement and results
     "extract_outlier_frames": "markerless.postprocessing.outliers",
     "merge_datasets": "markerless.postprocessing.refine",

@@ -85,8 +85,19 @@ def iter_analyze_video(
     ``info`` (a :class:`markerless.training.snapshots.ModelInfo`, a mapping or
     any object with those attributes) gives ``net_type``, ``stride``,
     ``bodyparts`` and optionally ``individuals``, ``scorer``, ``snapshot``,
-    ``locref_stdev``, ``global_scale``, ``pad_multiple``.
+    ``locref_stdev``, ``global_scale``, ``pad_multiple``. A multi-animal model (its info's
+    ``meta["multianimal"]``) runs `markerless.analysis.ma_analyze.iter_analyze_video_ma`.
     """
+    from markerless.analysis.ma_inference import ma_spec_of
+
+    if ma_spec_of(info) is not None:
+        from markerless.analysis.ma_analyze import iter_analyze_video_ma
+
+        yield from iter_analyze_video_ma(video, model, info, batch_size=batch_size,
+                                         destfolder=destfolder, cropping=cropping,
+                                         downscale=downscale, redo=redo,
+                                         chunk_frames=chunk_frames, prefetch=prefetch)
+        return
     spec = model_spec(model, info)
     job = prepare_job(video, spec, batch_size=batch_size, destfolder=destfolder,
                       cropping=cropping, downscale=downscale, redo=redo, chunk_frames=chunk_frames)
@@ -158,8 +169,18 @@ def iter_analyze(
     redo: bool = False,
     downscale: float | None = None,
     chunk_frames: int = DEFAULT_CHUNK_FRAMES,
+    auto_track: bool = True,
+    n_tracks: int | None = None,
+    identity_only: bool = False,
+    multianimal: Any = None,
 ) -> Iterator[dict]:
-    """Generator form of :func:`analyze_videos`: one progress dict per finished batch/chunk."""
+    """Generator form of :func:`analyze_videos`: one progress dict per finished batch/chunk.
+
+    ``multianimal`` (a `markerless.analysis.ma_analyze.MultiAnimalSettings`) tunes peak
+    finding and assembly of multi-animal models; ``n_tracks`` and ``identity_only``
+    override its fields.
+    """
+    from markerless.analysis.ma_inference import ma_spec_of
     from markerless.io.config import read_config
     from markerless.training.snapshots import load_model_for_inference
 
@@ -179,6 +200,11 @@ def iter_analyze(
     spec.extra.setdefault("iteration", int(cfg.get("iteration", 0) or 0))
     kw = {"batch_size": batch_size, "destfolder": destfolder, "cropping": cropping,
           "downscale": downscale, "redo": redo, "chunk_frames": chunk_frames}
+    ma = ma_spec_of(info)
+    if ma is not None:
+        yield from _iter_analyze_ma(paths, model, spec, ma, client, multianimal, n_tracks,
+                                    identity_only, auto_track, kw)
+        return
     if client is not None:
         from markerless.analysis.distributed import iter_analyze_distributed
 
@@ -191,6 +217,39 @@ def iter_analyze(
             yield skipped_event(video, spec.scorer, destfolder)
             continue
         yield from run_job_local(job, model, save_as_csv)
+
+
+def _iter_analyze_ma(paths, model, spec, ma, client, settings, n_tracks, identity_only,
+                     auto_track, kw) -> Iterator[dict]:
+    """The multi-animal branch of `iter_analyze` (`markerless.analysis.ma_analyze`)."""
+    import dataclasses
+
+    from markerless.analysis.ma_analyze import (
+        MultiAnimalSettings,
+        prepare_ma_job,
+        run_ma_job_local,
+    )
+    from markerless.analysis.ma_outputs import ma_skipped_event
+
+    settings = settings or MultiAnimalSettings()
+    changes = {"identity_only": bool(identity_only) or settings.identity_only}
+    if n_tracks is not None:
+        changes["n_tracks"] = int(n_tracks)
+    settings = dataclasses.replace(settings, **changes)
+    if client is not None:
+        from markerless.analysis.distributed import iter_analyze_distributed
+
+        with _client(client) as dask_client:
+            yield from iter_analyze_distributed(paths, model, spec, dask_client,
+                                                multianimal=(ma, settings),
+                                                auto_track=auto_track, **kw)
+        return
+    for video in paths:
+        mj = prepare_ma_job(video, spec, ma, settings, **kw)
+        if mj is None:
+            yield ma_skipped_event(video, spec.scorer, kw["destfolder"])
+            continue
+        yield from run_ma_job_local(mj, model, auto_track=auto_track)
 
 
 def analyze_videos(
@@ -209,6 +268,10 @@ def analyze_videos(
     redo: bool = False,
     downscale: float | None = None,
     progress: bool = True,
+    auto_track: bool = True,
+    n_tracks: int | None = None,
+    identity_only: bool = False,
+    multianimal: Any = None,
     **dlc_kwargs: Any,
 ) -> str:
     """Analyse videos with the project's trained model (DeepLabCut's ``analyze_videos``).
@@ -225,6 +288,14 @@ def analyze_videos(
     ``progress`` (a tqdm bar per video).
     DeepLabCut-only options (``gputouse``, ``TFGPUinference``, ...) are accepted
     and ignored with a warning. Returns the scorer string, as DeepLabCut does.
+
+    Multi-animal projects (DeepLabCut 3's behaviour): peaks, part-affinity fields and
+    identity come out of the same compiled function as the network, animals are assembled
+    on the host, and ``<video><scorer>_full.pickle`` + ``_assemblies.pickle`` are written;
+    ``auto_track`` then tracks and stitches them, ``n_tracks`` (default: the number of
+    individuals) is the most animals per frame, ``identity_only`` assembles by the
+    identity head alone, ``multianimal`` (`MultiAnimalSettings`) holds the other
+    assembly settings.
     """
     if batch_size is None and "batchsize" in dlc_kwargs:  # DeepLabCut 2's spelling
         batch_size = dlc_kwargs.pop("batchsize")
@@ -235,9 +306,12 @@ def analyze_videos(
     try:
         for ev in iter_analyze(config, videos, videotype, shuffle, trainingsetindex,
                                snapshot_index, batch_size, save_as_csv, destfolder, cropping,
-                               dynamic, client, redo, downscale):  # fmt: skip
+                               dynamic, client, redo, downscale, auto_track=auto_track,
+                               n_tracks=n_tracks, identity_only=identity_only,
+                               multianimal=multianimal):  # fmt: skip
             if ev["output"]:
-                scorer = Path(ev["output"]).stem[len(Path(ev["video"]).stem):]
+                stem = Path(ev["output"]).stem.removesuffix("_full")
+                scorer = stem[len(Path(ev["video"]).stem):]
             if progress:
                 bar = _show(bar, ev)
     finally:

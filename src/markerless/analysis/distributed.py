@@ -24,6 +24,7 @@ import numpy as np
 from markerless.analysis.engine import run_chunks
 from markerless.analysis.inference import Geometry, ModelPayload, cached_predictor
 from markerless.analysis.job import ModelSpec, VideoJob, finalize_job, prepare_job
+from markerless.analysis.ma_outputs import ma_skipped_event
 from markerless.analysis.progress import Rate, skipped_event
 
 __all__ = ["analyze_range", "iter_analyze_distributed"]
@@ -36,11 +37,21 @@ def analyze_range(
     geometry: Geometry,
     batch_size: int,
     crop: tuple[int, int, int, int] | None,
-) -> np.ndarray:
-    """Dask task: coordinates ``(stop - start, K, 3)`` float32 of one chunk of ``video``."""
+    peaks: Any = None,
+) -> np.ndarray | dict[str, np.ndarray]:
+    """Dask task: coordinates ``(stop - start, K, 3)`` float32 of one chunk of ``video``.
+
+    With ``peaks`` (a `markerless.decoding.ma_peaks.PeakConfig`) the multi-animal function
+    runs instead and the result is its dict of padded arrays (peaks, affinity, identity).
+    """
     from markerless.io.video import VideoReader
 
-    predictor = cached_predictor(token, geometry, payload.to_model)
+    if peaks is None:
+        predictor = cached_predictor(token, geometry, payload.to_model)
+    else:
+        from markerless.analysis.ma_inference import cached_ma_predictor
+
+        predictor = cached_ma_predictor(token, geometry, peaks, payload.to_model)
     with VideoReader(video, cache_bytes=0) as reader, contextlib.closing(
         run_chunks(reader, predictor, [tuple(chunk)], batch_size, crop, prefetch=2)
     ) as events:
@@ -56,23 +67,54 @@ def iter_analyze_distributed(
     spec: ModelSpec,
     client: Any,
     save_as_csv: bool = False,
+    multianimal: tuple[Any, Any] | None = None,
+    auto_track: bool = False,
     **job_kwargs: Any,
 ) -> Iterator[dict]:
     """Run every pending chunk of ``videos`` on ``client``; yields progress dicts.
 
     On a task error the remaining tasks are cancelled and the error re-raised;
-    chunks already received stay saved, so running again resumes.
+    chunks already received stay saved, so running again resumes. ``multianimal`` =
+    ``(MultiAnimalSpec, MultiAnimalSettings)`` runs the multi-animal analysis: the workers
+    compute peaks and affinities, the driver assembles each chunk as it arrives.
     """
     from distributed import as_completed
 
 
     jobs: list[VideoJob] = []
+    ma_jobs: dict[int, Any] = {}
     for video in videos:
-        job = prepare_job(video, spec, **job_kwargs)
+        if multianimal is None:
+            job = prepare_job(video, spec, **job_kwargs)
+        else:
+            from markerless.analysis.ma_analyze import prepare_ma_job
+
+            mj = prepare_ma_job(video, spec, *multianimal, **job_kwargs)
+            job = None if mj is None else mj.job
+            if mj is not None:
+                ma_jobs[id(job)] = mj
         if job is None:
-            yield skipped_event(video, spec.scorer, job_kwargs.get("destfolder"))
+            yield (skipped_event(video, spec.scorer, job_kwargs.get("destfolder"))
+                   if multianimal is None else
+                   ma_skipped_event(video, spec.scorer, job_kwargs.get("destfolder")))
         else:
             jobs.append(job)
+
+    def save(job: VideoJob, chunk, result) -> None:
+        if multianimal is None:
+            job.store.save(*chunk, result)
+        else:
+            from markerless.analysis.ma_analyze import _assemble_chunk
+
+            _assemble_chunk(ma_jobs[id(job)], chunk, result)
+
+    def finalize(job: VideoJob):
+        if multianimal is None:
+            return finalize_job(job, save_as_csv)
+        from markerless.analysis.ma_analyze import finalize_ma_job
+
+        return finalize_ma_job(ma_jobs[id(job)], auto_track=auto_track)
+
     if not jobs:
         return
     payload = client.scatter(ModelPayload.from_model(model), broadcast=True)
@@ -82,25 +124,25 @@ def iter_analyze_distributed(
     run = uuid.uuid4().hex[:8]  # task keys unique per run (and per video path, not stem)
     for n, job in enumerate(jobs):
         for chunk in job.store.pending():
+            peaks = ma_jobs[id(job)].peaks if multianimal is not None else None
             fut = client.submit(
                 analyze_range, str(job.video), chunk, payload, spec.fingerprint, job.geometry,
-                job.batch_size, job.crop, pure=False,
+                job.batch_size, job.crop, peaks, pure=False,
                 key=f"markerless-analyze-{run}-{n}-{job.video.stem}-{chunk[0]}",
             )  # fmt: skip
             futures[fut] = (job, chunk)
     for job in jobs:  # fully resumed videos: nothing to compute
         if remaining[id(job)] == 0:
-            yield rates[id(job)].event(job, "done", finalize_job(job, save_as_csv))
+            yield rates[id(job)].event(job, "done", finalize(job))
     try:
         for fut in as_completed(list(futures)):
             job, chunk = futures.pop(fut)
-            coords = fut.result()
-            job.store.save(*chunk, coords)
+            save(job, chunk, fut.result())
             rate = rates[id(job)]
             rate.add(chunk[1] - chunk[0])
             remaining[id(job)] -= 1
             if remaining[id(job)] == 0:
-                yield rate.event(job, "done", finalize_job(job, save_as_csv))
+                yield rate.event(job, "done", finalize(job))
             else:
                 yield rate.event(job)
     finally:

@@ -28,20 +28,29 @@ class ChunkResult:
     """Progress event: ``n`` more frames done; ``coords`` set when ``chunk`` is complete.
 
     ``coords`` is ``(stop - start, K, 3)`` float32 ``[x, y, likelihood]`` in
-    full-frame pixels, NaN rows for frames that could not be decoded.
+    full-frame pixels, NaN rows for frames that could not be decoded (a dict of such
+    arrays, frames first, for predictors that return a dict: the multi-animal one).
     """
 
     chunk: tuple[int, int]
     n: int
-    coords: np.ndarray | None = None
+    coords: np.ndarray | dict[str, np.ndarray] | None = None
     bad: tuple[int, ...] = ()
 
 
-def _collect(batch: Batch, out) -> np.ndarray:
+def _collect(batch: Batch, out) -> np.ndarray | dict[str, np.ndarray]:
+    if isinstance(out, dict):  # multi-animal predictors return several arrays per frame
+        return {k: _collect(batch, v) for k, v in out.items()}
     coords = np.array(np.asarray(out)[: batch.n], dtype=np.float32)
     if batch.bad:
         coords[np.asarray(batch.bad) - batch.start] = np.nan
     return coords
+
+
+def _concatenate(parts: list):
+    if parts and isinstance(parts[0], dict):
+        return {k: np.concatenate([p[k] for p in parts], axis=0) for k in parts[0]}
+    return np.concatenate(parts, axis=0)
 
 
 def run_chunks(
@@ -67,7 +76,7 @@ def run_chunks(
         bad.extend(batch.bad)
         if not batch.last_in_chunk:
             return ChunkResult(batch.chunk, batch.n)
-        coords = np.concatenate(parts, axis=0)
+        coords = _concatenate(parts)
         event = ChunkResult(batch.chunk, batch.n, coords, tuple(bad))
         parts.clear()
         bad.clear()

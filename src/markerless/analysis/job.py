@@ -30,7 +30,8 @@ from markerless.analysis.outputs import (
 from markerless.analysis.resume import PartialStore, bad_frame_ranges, video_fingerprint
 from markerless.errors import ConfigError, ModelError
 
-__all__ = ["ModelSpec", "VideoJob", "finalize_job", "model_spec", "prepare_job"]
+__all__ = ["ModelSpec", "VideoJob", "analysis_metadata", "finalize_job", "model_spec",
+           "prepare_job"]
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,9 @@ def prepare_job(
     downscale: float | None = None,
     redo: bool = False,
     chunk_frames: int = DEFAULT_CHUNK_FRAMES,
+    result_file: Path | None = None,
+    extra_signature: dict | None = None,
+    store_class: type[PartialStore] = PartialStore,
 ) -> VideoJob | None:
     """Probe ``video`` and open its partial store; ``None`` when it is already analysed.
 
@@ -146,15 +150,22 @@ def prepare_job(
     metadata says another model wrote it: scorer names hold neither the training fraction
     nor the labeling iteration, so a retrained model can share its predecessor's name.
     That file is analysed again, with a warning, rather than silently kept.
+
+    ``result_file`` is the file whose existence means "analysed" (default the ``.h5``; the
+    multi-animal analysis gives its ``_full.pickle``); ``extra_signature`` adds what else
+    changes the partial results (the multi-animal peak and assembly settings);
+    ``store_class`` keeps the chunk results (the multi-animal one keeps several arrays).
     """
     from markerless.io.video import probe_video
 
     video = Path(video)
     paths = output_paths(video, spec.scorer, destfolder)
     vinfo = None
-    if paths.finished and not redo:
+    finished = paths.finished if result_file is None else Path(result_file).is_file()
+    if finished and not redo:
         vinfo = probe_video(video)  # VideoError (naming the file) when unreadable
-        damage = _damaged_output(paths, vinfo.n_frames)
+        # (a multi-animal result is its pickles: the .h5 row check does not apply)
+        damage = _damaged_output(paths, vinfo.n_frames) if result_file is None else None
         other = _other_model(paths, spec)
         if damage is None and other is None:
             return None
@@ -182,8 +193,9 @@ def prepare_job(
     signature = {
         "video": video_fingerprint(video), "n_frames": vinfo.n_frames, "scorer": spec.scorer,
         "model": spec.fingerprint, "geometry": geometry.__dict__, "batch_size": int(batch_size),
+        **(extra_signature or {}),
     }  # fmt: skip
-    store = PartialStore(paths.partial, signature, plan_chunks(vinfo, chunk_frames))
+    store = store_class(paths.partial, signature, plan_chunks(vinfo, chunk_frames))
     return VideoJob(video, vinfo, paths, store, geometry, crop, int(batch_size), spec)
 
 
@@ -263,6 +275,14 @@ def finalize_job(job: VideoJob, save_as_csv: bool = False) -> Path:
     spec = job.spec
     poses = coords_to_poses(coords, spec.bodyparts, spec.individuals, spec.scorer)
     write_analysis(poses, job.paths.h5, save_as_csv=save_as_csv)
+    write_metadata(job.paths, analysis_metadata(job, bad_runs))
+    job.store.remove()
+    return job.paths.h5
+
+
+def analysis_metadata(job: VideoJob, bad_runs: list[tuple[int, int]]) -> dict:
+    """DeepLabCut's ``_meta.pickle`` ``data`` for a finished job (+ markerless's keys)."""
+    spec = job.spec
     stop = time.time()
     v = job.vinfo
     x1, x2, y1, y2 = job.crop or (0, v.width, 0, v.height)
@@ -283,6 +303,4 @@ def finalize_job(job: VideoJob, save_as_csv: bool = False) -> Path:
         "bad_frames": [list(r) for r in bad_runs], "scale": job.geometry.scale,
         "snapshot": spec.snapshot, "model_fingerprint": spec.fingerprint,
     }  # fmt: skip
-    write_metadata(job.paths, data)
-    job.store.remove()
-    return job.paths.h5
+    return data

@@ -40,6 +40,8 @@ def _ctd_args(p: argparse.ArgumentParser) -> None:
                    help="training recipe: " + ", ".join(_recipes()))
     p.add_argument("--trainingsetindex", type=nonnegative_int, default=None,
                    help="only this TrainingFraction (index); default: all of them")
+    p.add_argument("--paf-graph", type=choice_of(["pruned", "skeleton", "full"], "graph"),
+                   default=None, help="multi-animal part-affinity graph (default: pruned)")
 
 
 @command("create-training-dataset", "split labeled frames into train/test sets", _ctd_args)
@@ -48,7 +50,7 @@ def _ctd(ns: argparse.Namespace) -> int:
 
     for frac, shuffle, (train, test) in create_training_dataset(
         ns.config, num_shuffles=ns.num_shuffles, net_type=ns.net_type, recipe=ns.recipe,
-        trainingsetindex=ns.trainingsetindex,
+        trainingsetindex=ns.trainingsetindex, paf_graph=ns.paf_graph,
     ):
         print(f"TrainingFraction {frac} shuffle {shuffle}: {len(train)} train, {len(test)} test")
     return 0

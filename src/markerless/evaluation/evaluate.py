@@ -28,6 +28,7 @@ from markerless.errors import ConfigError
 from markerless.evaluation.diagnostics import SUGGESTIONS_SUFFIX, label_suggestions
 from markerless.evaluation.metrics import compute_pck, compute_rmse, per_bodypart_table
 from markerless.io.atomic import atomic_write
+from markerless.io.config import get_bodyparts, get_individuals, is_multianimal
 
 __all__ = ["evaluate_network", "evaluate_predictions", "predict_frames"]
 
@@ -85,12 +86,19 @@ def _bodypart_subset(bodyparts: list[str], comparisonbodyparts: str | Sequence[s
     return [bodyparts.index(n) for n in names]
 
 
-def _save_predictions(pred: np.ndarray, data: Any, scorer: str, path: Path) -> None:
+def _save_predictions(pred: np.ndarray, data: Any, scorer: str, path: Path,
+                      bodyparts: list[str] | None = None,
+                      individuals: list[str] | None = None) -> None:
+    """Predictions as a DLC analysis file: ``(N, K, 3)``, or ``(N, I, K, 3)`` for the
+    multi-animal ``individuals`` (matched to the labeled animals)."""
     from markerless.io.dlc_analysis import write_analysis
     from markerless.poses import Poses
 
-    poses = Poses(pred[:, None, :, :2], data.bodyparts, data.individuals[:1], data.frames,
-                  scorer, pred[:, None, :, 2])  # fmt: skip
+    if pred.ndim == 3:
+        pred = pred[:, None]
+        individuals = data.individuals[:1]
+    poses = Poses(pred[..., :2], bodyparts or data.bodyparts, individuals, data.frames,
+                  scorer, pred[..., 2])  # fmt: skip
     write_analysis(poses, path)
 
 
@@ -187,18 +195,31 @@ def evaluate_network(
             pos = {f: i for i, f in enumerate(data.frames)}
             train_idx = [pos[f] for f in split["train_frames"]]
             test_idx = [pos[f] for f in split["test_frames"]]
-            keep = _bodypart_subset(data.bodyparts, comparisonbodyparts)
-            gt = data.keypoints[:, 0].astype(np.float64)[:, keep]
+            multi = is_multianimal(cfg)
+            bodyparts = get_bodyparts(cfg) if multi else data.bodyparts
+            keep = _bodypart_subset(bodyparts, comparisonbodyparts)
+            if multi:  # (N, I, Km, 2): every animal, matched to the assemblies below
+                from markerless.evaluation.ma_evaluate import multi_truth, predict_matched
+
+                gt_all = multi_truth(data.keypoints, len(get_individuals(cfg)), len(bodyparts))
+                gt = gt_all[..., keep, :]
+            else:
+                gt = data.keypoints[:, 0].astype(np.float64)[:, keep]
             eval_dir = project / model_folder(cfg, fraction, shuffle, base="evaluation-results")
             for snap in snaps:
                 model, info = load_snapshot(snap)
                 scorer = scorer_name(info.net_type, str(cfg["Task"]), str(cfg["date"]), shuffle,
                                      info.step)
-                full = predict_frames(model, info, data.images, batch_size, data.sizes)
+                if multi:
+                    full, assembled = predict_matched(model, info, data.images, gt_all,
+                                                      batch_size)
+                else:
+                    full = predict_frames(model, info, data.images, batch_size, data.sizes)
                 eval_dir.mkdir(parents=True, exist_ok=True)
                 _save_predictions(full, data, scorer,
-                                  eval_dir / f"{scorer}-snapshot-{info.step}.h5")
-                pred = full[:, keep]
+                                  eval_dir / f"{scorer}-snapshot-{info.step}.h5", bodyparts,
+                                  get_individuals(cfg) if multi else None)
+                pred = full[..., keep, :]
                 m = evaluate_predictions(pred, gt, train_idx, test_idx, pcutoff, pck_pixels,
                                          pck_bbox)
                 rows.append({
@@ -210,17 +231,24 @@ def evaluate_network(
                     "Test error with p-cutoff": m["test_error_pcutoff"],
                     **{k: v for k, v in m.items() if k.startswith("test_pck")},
                 })  # fmt: skip
-                names = [data.bodyparts[k] for k in keep]
+                if multi:
+                    from markerless.evaluation.ma_evaluate import oks_columns
+
+                    for which, idx in (("train", train_idx), ("test", test_idx)):
+                        rows[-1].update(oks_columns(assembled[..., keep, :], gt, data.frames,
+                                                    [bodyparts[k] for k in keep], idx, which))
+                names = [bodyparts[k] for k in keep]
                 table = pd.concat({
                     "train": per_bodypart_table(pred[train_idx], gt[train_idx], names,
-                                                pred[train_idx, :, 2], pcutoff, pck_pixels),
+                                                pred[train_idx][..., 2], pcutoff, pck_pixels),
                     "test": per_bodypart_table(pred[test_idx], gt[test_idx], names,
-                                               pred[test_idx, :, 2], pcutoff, pck_pixels),
+                                               pred[test_idx][..., 2], pcutoff, pck_pixels),
                 }, names=["set"])  # fmt: skip
                 table.to_csv(eval_dir / f"{scorer}-results-per-bodypart.csv")
+                n_ind = gt.shape[1] if multi else 1  # multi-animal: every animal's points
                 suggestions = label_suggestions(
-                    pred, gt, data.frames, names, {"train": train_idx, "test": test_idx},
-                    pcutoff)
+                    pred.reshape(len(pred), -1, 3), gt.reshape(len(gt), -1, 2), data.frames,
+                    names * n_ind, {"train": train_idx, "test": test_idx}, pcutoff)
                 atomic_write(eval_dir / f"{scorer}{SUGGESTIONS_SUFFIX}",
                              lambda tmp, s=suggestions: s.to_csv(tmp, index=False),
                              backup=False)
@@ -229,9 +257,12 @@ def evaluate_network(
                 tables.append(table)
                 if plotting:
                     folder = eval_dir / f"LabeledImages_{scorer}"
+                    n_t = len(test_idx)  # multi-animal: every animal's points in one frame
                     plot_evaluation_frames(
-                        data.images[test_idx], gt[test_idx], pred[test_idx],
-                        [data.frames[i] for i in test_idx], names, folder, pcutoff, "Test",
+                        data.images[test_idx], gt[test_idx].reshape(n_t, -1, 2),
+                        pred[test_idx].reshape(n_t, -1, 3),
+                        [data.frames[i] for i in test_idx],
+                        names * (gt.shape[1] if multi else 1), folder, pcutoff, "Test",
                         str(cfg.get("colormap") or "rainbow"), float(cfg.get("dotsize") or 8),
                         float(cfg.get("alphavalue") or 0.7), data.sizes[test_idx],
                     )  # fmt: skip

@@ -102,7 +102,12 @@ class HeatmapHead(nnx.Module):
             else None
         )
 
-    def __call__(self, feats: dict[int, jax.Array]) -> tuple[jax.Array, jax.Array]:
+    def features(self, feats: dict[int, jax.Array]) -> jax.Array:
+        """The FPN's output features at ``stride`` (before the 1x1 output convolutions).
+
+        Shared with `markerless.model.multianimal`, whose extra outputs read the same
+        features.
+        """
         y = None
         for lv in self.levels:
             lateral = self.lateral[str(lv)](feats[lv])
@@ -113,6 +118,13 @@ class HeatmapHead(nnx.Module):
             )
             if str(lv) in self.smooth:
                 y = jax.nn.relu(self.smooth[str(lv)](y))
+        return y
+
+    def __call__(self, feats: dict[int, jax.Array]) -> tuple[jax.Array, jax.Array]:
+        return self.outputs(self.features(feats))
+
+    def outputs(self, y: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """Score-map logits and locref from `features`."""
         scores = self.score(y).astype(jnp.float32)
         b, h, w, k = scores.shape
         if self.locref is None:

@@ -77,6 +77,13 @@ class ModelConfig:
     dtype
         Compute dtype name (``"float32"``, ``"bfloat16"``); ``None`` picks
         :func:`compute_dtype` (bfloat16 on GPU/TPU). Parameters stay float32.
+    multianimal
+        Build `markerless.model.multianimal.MultiAnimalModel` (a dict of score maps,
+        locref, part-affinity fields and identity maps) instead of `HeatmapModel`.
+    num_pafs
+        Part-affinity-field edges (multi-animal only).
+    num_identities
+        Identity channels (multi-animal with ``identity: true``), 0 for none.
     """
 
     net_type: str = "resnet18"
@@ -90,6 +97,9 @@ class ModelConfig:
     head_channels: int | None = None
     upsample: str = "nearest"
     dtype: str | None = None
+    multianimal: bool = False
+    num_pafs: int = 0
+    num_identities: int = 0
 
     def __post_init__(self) -> None:
         if self.net_type not in NET_TYPES:
@@ -115,6 +125,12 @@ class ModelConfig:
             raise ConfigError(f"dtype must be float32, bfloat16 or float16, got {self.dtype!r}")
         if self.depths is not None:
             object.__setattr__(self, "depths", tuple(int(d) for d in self.depths))
+        for name in ("num_pafs", "num_identities"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 0:
+                raise ConfigError(f"{name} must be an integer >= 0, got {value!r}")
+            if value and not self.multianimal:
+                raise ConfigError(f"{name} needs multianimal=True")
 
     def compute_dtype(self) -> jnp.dtype:
         return jnp.dtype(self.dtype) if self.dtype else compute_dtype()
@@ -135,6 +151,9 @@ def build_backbone(
 
 def build_model(config: ModelConfig, rngs: nnx.Rngs) -> HeatmapModel:
     """Build the heatmap model, loading ImageNet weights when ``config.pretrained``.
+
+    ``config.multianimal`` gives a `MultiAnimalModel` (same backbone and head, plus
+    part-affinity and identity outputs).
 
     Raises
     ------
@@ -168,6 +187,12 @@ def build_model(config: ModelConfig, rngs: nnx.Rngs) -> HeatmapModel:
         dtype=dtype,
         rngs=rngs,
     )
+    if config.multianimal:
+        from markerless.model.multianimal import MultiAnimalHead, MultiAnimalModel
+
+        ma_head = MultiAnimalHead(head, channels, config.num_pafs, config.num_identities,
+                                  dtype=dtype, rngs=rngs)
+        return MultiAnimalModel(backbone, ma_head, config=config, dtype=dtype)
     return HeatmapModel(backbone, head, config=config, dtype=dtype)
 
 

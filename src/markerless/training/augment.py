@@ -100,11 +100,13 @@ PRESETS: dict[str, AugmentConfig] = {
 
 def symmetric_pairs_from_names(names: Sequence[str]) -> Pairs:
     """Pair bodyparts whose names differ only by left/right (``leftear``/``rightear``,
-    ``l_wing``/``r_wing``, ``wingL``/``wingR``...), for flip augmentation."""
+    ``l_wing``/``r_wing``, ``wingL``/``wingR``, ``forelegL4``/``forelegR4``...), for flip
+    augmentation."""
     patterns = [
         (r"left", "right"), (r"Left", "Right"), (r"LEFT", "RIGHT"),
         (r"(?:^|(?<=[_\-. ]))l(?=[_\-. ]|$)", "r"), (r"(?:^|(?<=[_\-. ]))L(?=[_\-. ]|$)", "R"),
         (r"(?<=[a-z])L$", "R"), (r"(?<=[_\-. ])l$", "r"),
+        (r"(?<=[a-z])L(?=\d+$)", "R"),  # SLEAP's fly legs: forelegL4 / forelegR4
     ]
     index = {name: i for i, name in enumerate(names)}
     pairs: list[tuple[int, int]] = []

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from markerless.errors import ArgumentError, ConfigError, LabelFileError
-from markerless.io.config import pose_layout, read_config
+from markerless.io.config import is_multianimal, pose_layout, read_config
 from markerless.poses import Poses
 from markerless.training.recipes import TrainConfig, get_recipe, read_pose_cfg, write_pose_cfg
 from markerless.validate import positive_int
@@ -237,8 +237,22 @@ def _resolve_names(cfg: Any, net_type: str | None, augmenter_type: str | None,
 
 def pose_cfg_dict(cfg: Any, project: Path, poses: Poses, train_fraction: float, shuffle: int,
                   tc: TrainConfig) -> dict[str, Any]:
-    """``pose_cfg.yaml`` content: DeepLabCut's key names where it has them + our recipe."""
+    """``pose_cfg.yaml`` content: DeepLabCut's key names where it has them + our recipe.
+
+    Multi-animal projects also get DeepLabCut's multi-animal keys, the part-affinity graph
+    (``partaffinityfield_graph``, ``paf_best``) first among them.
+    """
     tsf = training_set_folder(cfg)
+    multi = {}
+    if is_multianimal(cfg):
+        from markerless.assembly.spec import spec_from_project
+
+        multi = spec_from_project(cfg, tc.paf_graph, poses.xy).pose_cfg_entries()
+    return {**_base_pose_cfg(cfg, project, poses, train_fraction, shuffle, tc, tsf), **multi}
+
+
+def _base_pose_cfg(cfg: Any, project: Path, poses: Poses, train_fraction: float, shuffle: int,
+                   tc: TrainConfig, tsf: Path) -> dict[str, Any]:
     return {
         "net_type": tc.net_type, "stride": tc.stride, "num_joints": poses.n_keypoints,
         "all_joints": [[k] for k in range(poses.n_keypoints)],

@@ -19,7 +19,13 @@ from typing import Any, Literal
 from markerless.errors import ArgumentError, ConfigError
 from markerless.validate import positive_int
 
-__all__ = ["PRESETS", "TrainConfig", "get_recipe", "read_pose_cfg", "write_pose_cfg"]
+__all__ = ["MULTI_ANIMAL_FIELDS", "PRESETS", "TrainConfig", "get_recipe", "read_pose_cfg",
+           "write_pose_cfg"]
+
+#: Fields that only multi-animal training reads; single-animal checkpoints leave them out of
+#: their resume signature (so runs saved before these fields existed still resume).
+MULTI_ANIMAL_FIELDS = ("paf_graph", "paf_loss_weight", "identity_loss_weight",
+                       "paf_half_width", "all_animals_prob", "occlusion_prob")
 
 
 class UnknownSettingError(ArgumentError, TypeError):
@@ -88,6 +94,19 @@ class TrainConfig:
         Whole frames are zero-padded (bottom/right) to a multiple of this at inference.
     seed
         Base seed; the shuffle number is folded in so shuffles differ.
+    paf_graph
+        Multi-animal part-affinity graph: ``"pruned"`` (DLC 3's complete graph, trained in
+        full, then pruned to the edges that assemble best, DLC's ``paf_best``),
+        ``"skeleton"`` (config.yaml's skeleton) or ``"full"`` (every pair, no pruning).
+    paf_loss_weight, identity_loss_weight
+        Weights of the part-affinity MSE and the identity cross-entropy in the loss.
+    paf_half_width
+        Half width (px, network input) of a limb's part-affinity target; None =
+        ``pos_dist_thresh / 2``.
+    all_animals_prob
+        Share of multi-animal crops centred on all animals (else on one chosen at random).
+    occlusion_prob
+        Probability of hiding a random rectangle of each multi-animal crop (occlusion).
     """
 
     net_type: str = "efficientnet_lite0"
@@ -122,6 +141,12 @@ class TrainConfig:
     max_snapshots_to_keep: int = 5
     pad_multiple: int = 32
     seed: int = 0
+    paf_graph: str = "pruned"
+    paf_loss_weight: float = 1.0
+    identity_loss_weight: float = 1.0
+    paf_half_width: float | None = None
+    all_animals_prob: float = 0.5
+    occlusion_prob: float = 0.2
 
     def __post_init__(self) -> None:
         # ArgumentError is a ValueError that the CLI and docks report as the user's input
@@ -152,6 +177,12 @@ class TrainConfig:
             raise ArgumentError(
                 f"crop_size must be (height, width) >= stride, got {self.crop_size}")
         object.__setattr__(self, "crop_size", crop)
+        if self.paf_graph not in ("pruned", "skeleton", "full"):
+            raise ValueError(
+                f"paf_graph must be 'pruned', 'skeleton' or 'full', got {self.paf_graph!r}")
+        for name in ("all_animals_prob", "occlusion_prob"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         object.__setattr__(self, "step_boundaries", tuple(float(b) for b in self.step_boundaries))
 
     @property

@@ -266,6 +266,10 @@ class Predictor:
     """
 
     def __init__(self, model: nnx.Module, info: ModelInfo):
+        if getattr(getattr(model, "config", None), "multianimal", False):
+            raise ModelError("this is a multi-animal model: its peaks come from "
+                             "markerless.analysis.ma_inference.predict_multi_frames (and "
+                             "analyze_videos / evaluate_network use it)")
         model.eval()
         self.graphdef, self.state = nnx.split(model)
         self.info = info

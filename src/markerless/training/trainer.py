@@ -38,8 +38,9 @@ import numpy as np
 from flax import nnx
 
 from markerless.errors import ModelError
+from markerless.io.config import is_multianimal
 from markerless.training import checkpoint as ckpt
-from markerless.training.recipes import TrainConfig, write_pose_cfg
+from markerless.training.recipes import MULTI_ANIMAL_FIELDS, TrainConfig, write_pose_cfg
 from markerless.training.targets import positive_weights
 from markerless.training.train_step import make_optimizer, make_schedule, make_train_step
 
@@ -84,22 +85,33 @@ class Trainer:
         self.iteration = int(cfg.get("iteration", 0) or 0)
 
         data = load_training_data(project, shuffle, trainingsetindex, "train", tc.global_scale)
-        if len(data.individuals) > 1:
-            raise ModelError(f"{project}: multi-animal training is not supported yet "
-                             f"({len(data.individuals)} individuals); use a single-animal project")
+        self.multianimal = is_multianimal(cfg)
+        if len(data.individuals) > 1 and not self.multianimal:
+            raise ModelError(f"{project}: labels hold {len(data.individuals)} individuals but "
+                             "config.yaml says multianimalproject: false")
         self.bodyparts, self.individuals = data.bodyparts, data.individuals
         self.frames = data.frames
         # original (height, width) of the training images: analysis warns on other sizes
         self.image_sizes = sorted({(int(h), int(w)) for h, w in data.sizes.tolist()})
         self.images = jnp.asarray(data.images)
-        self.keypoints = jnp.asarray(data.keypoints[:, 0])  # (N, K, 2)
         log.info("Training data: %d frames %s (%.0f MB uint8)", len(data.frames),
                  data.images.shape[1:3], data.images.nbytes / 2**20)
-        pairs = symmetric_pairs_from_names(self.bodyparts) if tc.flip_symmetric else ()
+        self.ma_spec = None
+        if self.multianimal:
+            from markerless.assembly.spec import flat_keypoints, spec_from_project
 
+            self.ma_spec = spec_from_project(cfg, tc.paf_graph, data.keypoints, pose_cfg)
+            self.keypoints = jnp.asarray(flat_keypoints(data.keypoints, self.ma_spec))
+        else:
+            self.keypoints = jnp.asarray(data.keypoints[:, 0])  # (N, K, 2)
+        names = list(self.ma_spec.multi_bodyparts) if self.ma_spec else self.bodyparts
+        pairs = symmetric_pairs_from_names(names) if tc.flip_symmetric else ()
+
+        ma = self.ma_spec
         self.model_config = ModelConfig(
             net_type=tc.net_type, num_keypoints=len(self.bodyparts), stride=tc.stride,
-            pretrained=tc.pretrained, frozen_bn=tc.bn_frozen,
+            pretrained=tc.pretrained, frozen_bn=tc.bn_frozen, multianimal=ma is not None,
+            num_pafs=len(ma.edges) if ma else 0, num_identities=ma.n_identities if ma else 0,
         )
         resume_from = None
         if resume and (self.train_dir / TRAIN_STATE).exists():  # check before building
@@ -119,10 +131,19 @@ class Trainer:
         self.saved_step = 0
         self.last_loss = float("nan")
         self._schedule = make_schedule(tc)
-        self._train_step = make_train_step(
-            self.graphdef, tc, len(data.frames), data.images.shape[1:3], pairs,
-            positive_weights(data.keypoints, tc.positive_weight, tc.rare_part_boost)
-            if tc.rare_part_boost > 1 else None)
+        if ma is None:
+            self._train_step = make_train_step(
+                self.graphdef, tc, len(data.frames), data.images.shape[1:3], pairs,
+                positive_weights(data.keypoints, tc.positive_weight, tc.rare_part_boost)
+                if tc.rare_part_boost > 1 else None)
+        else:
+            from markerless.training.ma_train_step import make_ma_train_step
+
+            unique_pairs = (symmetric_pairs_from_names(list(ma.unique_bodyparts))
+                            if tc.flip_symmetric else ())
+            self._train_step = make_ma_train_step(self.graphdef, tc, len(data.frames),
+                                                  data.images.shape[1:3], ma.layout(), pairs,
+                                                  unique_pairs)
         if resume_from is not None:
             self._restore(self.train_dir / TRAIN_STATE, *resume_from)
 
@@ -135,8 +156,17 @@ class Trainer:
         tcd = self.tc.to_dict()
         for key in ("maxiters", "displayiters", "saveiters", "max_snapshots_to_keep"):
             tcd.pop(key)
+        if self.ma_spec is None:  # as before multi-animal fields existed: old runs resume
+            for key in MULTI_ANIMAL_FIELDS:
+                tcd.pop(key)
+            for key in ("multianimal", "num_pafs", "num_identities"):
+                mc.pop(key)
         sig = {"model_config": mc, "train_config": tcd, "frames_sha1": digest,
                "bodyparts": self.bodyparts}
+        if self.ma_spec is not None:
+            graph = self.ma_spec.to_meta()
+            graph.pop("paf_best")  # chosen after training
+            sig["multianimal"] = graph
         return json.loads(json.dumps(sig, default=list))  # as it reads back from a file
 
     def _meta(self) -> dict[str, Any]:
@@ -149,6 +179,7 @@ class Trainer:
             "image_sizes": [list(s) for s in self.image_sizes],
             "train_config": self.tc.to_dict(), "loss": self.last_loss,
             "created": _dt.datetime.now().isoformat(timespec="seconds"),
+            **({"multianimal": self.ma_spec.to_meta()} if self.ma_spec else {}),
         }  # fmt: skip
 
     def _objects(self) -> tuple[nnx.Module, nnx.Optimizer]:
@@ -210,7 +241,23 @@ class Trainer:
             step=self.step, shuffle=self.shuffle, train_fraction=self.fraction,
             scorer=scorer_name(self.tc.net_type, self.names["Task"], self.names["date"],
                                self.shuffle, self.step),
+            meta=self._meta(),
         )
+
+    def prune_graph(self, max_frames: int = 100) -> list[int]:
+        """Choose the part-affinity edges that assemble best (DLC's ``paf_best``) on up to
+        ``max_frames`` training frames, record them and save (`ma_prune.prune_trained`)."""
+        from markerless.training.ma_prune import prune_trained
+
+        best, scores = prune_trained(self, max_frames)
+        self.ma_spec = self.ma_spec.replace(paf_best=tuple(best))
+        self._pose_cfg.update(paf_best=list(best), paf_best_scores=[
+            {"edges": sc.edges, "miss": sc.miss, "purity": sc.purity,
+             "miss_dropped": sc.miss_dropped, "purity_dropped": sc.purity_dropped}
+            for sc in scores])
+        write_pose_cfg(self.train_dir / "pose_cfg.yaml", self._pose_cfg)
+        self.save()
+        return best
 
     # --- loop -----------------------------------------------------------------------------
     def train_step(self) -> jax.Array:
@@ -235,6 +282,8 @@ class Trainer:
             pose_cfg.update(net_type=tc.net_type, stride=tc.stride, batch_size=tc.batch_size,
                             maxiters=tc.maxiters, global_scale=tc.global_scale,
                             train_config=tc.to_dict())
+            if self.ma_spec is not None:  # the graph this run trains (DLC's keys)
+                pose_cfg.update(self.ma_spec.pose_cfg_entries())
             write_pose_cfg(self.train_dir / "pose_cfg.yaml", pose_cfg)
         start = time.perf_counter()
         pending: list[dict[str, jax.Array]] = []
@@ -251,7 +300,7 @@ class Trainer:
                     snapshot = str(self.save())
                 if self.step % tc.displayiters == 0 or self.step == tc.maxiters or snapshot:
                     terms = {k: float(np.mean([np.asarray(p[k]) for p in pending]))
-                             for k in ("total", "part_loss", "locref_loss")}
+                             for k in pending[0]}
                     pending.clear()
                     now = time.perf_counter()
                     if self.step > n_mark:
@@ -268,7 +317,10 @@ class Trainer:
                         "images_per_s": rate * tc.batch_size,
                         "eta_s": (tc.maxiters - self.step) / rate if rate > 0 else float("nan"),
                         "elapsed_s": now - start, "snapshot": snapshot,
+                        **{k: terms[k] for k in ("paf_loss", "id_loss") if k in terms},
                     }  # fmt: skip
+            if self.ma_spec is not None and tc.paf_graph == "pruned":
+                self.prune_graph()
         finally:
             if self.step > self.saved_step:  # stopped early (closed generator, Ctrl-C, error)
                 try:
