@@ -21,12 +21,12 @@ from markerless.analysis.two_stage import (
 H, W = 192, 256
 
 
-def _blob_video(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """Frames with a 6x6 white square at (x, y) (NaN: no square), on black."""
+def _blob_video(xs: np.ndarray, ys: np.ndarray, half: int = 3) -> np.ndarray:
+    """Frames with a white square of side ``2 half`` at (x, y) (NaN: none), on black."""
     frames = np.zeros((len(xs), H, W, 3), np.uint8)
     for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
         if np.isfinite(x):
-            frames[i, int(y) - 3:int(y) + 3, int(x) - 3:int(x) + 3] = 255
+            frames[i, int(y) - half:int(y) + half, int(x) - half:int(x) + half] = 255
     return frames
 
 
@@ -86,3 +86,58 @@ def test_recovers_after_the_animal_leaves_and_comes_back():
     pred.reset()  # a chunk start forgets the box
     _, codes = _run(pred, frames[30:31], 1)
     assert codes[0] == FOUND
+
+
+def _blob_file(path, xs, ys):
+    from markerless.io.video import VideoReader
+    from markerless.io.video_write import VideoWriter
+
+    with VideoWriter(path, 30, gop=10) as writer:
+        # a larger square: the finder sees the frame at half size
+        writer.write(_blob_video(xs, ys, half=6))
+    with VideoReader(path) as reader:
+        return reader.read_range(0, len(reader))
+
+
+INFO = {"net_type": "resnet18", "stride": 4, "bodyparts": ["a", "b"], "individuals": [""],
+        "scorer": "DLC_peak_twoStageJan1shuffle1_0"}
+
+
+def test_analyze_videos_path_records_the_stages_and_agrees_with_whole_frames(tmp_path):
+    import json
+
+    from markerless.analysis import analyze_video_file
+    from markerless.io.dlc_analysis import read_analysis
+
+    t = np.arange(50, dtype=float)
+    xs, ys = 40 + 3.0 * t, 50 + 1.5 * t
+    xs[20:26] = np.nan  # gone for 6 frames
+    video = tmp_path / "blob.mp4"
+    frames = _blob_file(video, xs, ys)
+    info = {**INFO, "train_crop_size": (64, 64), "keypoint_extent": 10.0}
+    kw = {"batch_size": 1, "chunk_frames": 20}
+    two = analyze_video_file(video, PeakModel(), info, destfolder=tmp_path / "two",
+                             dynamic=(True, 0.5, 8), **kw)
+    whole = analyze_video_file(video, PeakModel(), info, destfolder=tmp_path / "whole",
+                               dynamic=(False, 0.5, 8), **kw)
+    a, b = read_analysis(two), read_analysis(whole)
+    seen = np.isfinite(xs)
+    np.testing.assert_array_equal(a.xy[seen], b.xy[seen])
+    assert (a.likelihood[~seen] < 0.5).all()
+    meta = json.loads(two.with_name(two.name.replace(".h5", "_meta.json")).read_text())
+    inf = meta["data"]["inference"]
+    assert inf["two_stage"] and inf["crop_size"] == [64, 64]
+    assert inf["whole_frame_fallback"] == [[20, 25]]
+    assert sum(inf["frames_by_stage"].values()) == len(frames)
+    assert inf["frames_by_stage"]["finder"] >= 3  # each of the 3 chunks starts with the finder
+    meta_whole = json.loads(whole.with_name(whole.name.replace(".h5", "_meta.json")).read_text())
+    assert meta_whole["data"]["inference"] == {"two_stage": False}
+    # the default: a model trained on crops much smaller than the frame analyses two-stage
+    auto = analyze_video_file(video, PeakModel(), info, destfolder=tmp_path / "auto", **kw)
+    meta_auto = json.loads(auto.with_name(auto.name.replace(".h5", "_meta.json")).read_text())
+    assert meta_auto["data"]["inference"]["two_stage"]
+    np.testing.assert_array_equal(read_analysis(auto).xy, a.xy)
+    # ... and one that does not say it was trained on crops analyses whole frames
+    plain = analyze_video_file(video, PeakModel(), INFO, destfolder=tmp_path / "plain", **kw)
+    meta_plain = json.loads(plain.with_name(plain.name.replace(".h5", "_meta.json")).read_text())
+    assert meta_plain["data"]["inference"] == {"two_stage": False}

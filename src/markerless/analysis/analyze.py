@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from markerless.analysis.chunks import DEFAULT_CHUNK_FRAMES
+from markerless.analysis.dynamic import parse_dynamic
 from markerless.analysis.engine import run_chunks
 from markerless.analysis.inference import cached_predictor
 from markerless.analysis.job import VideoJob, finalize_job, model_spec, prepare_job
@@ -53,7 +54,8 @@ def run_job_local(
     if pending:
         from markerless.io.video import VideoReader
 
-        predictor = cached_predictor(job.spec.fingerprint, job.geometry, lambda: model)
+        predictor = cached_predictor(job.spec.fingerprint, job.predictor_geometry,
+                                     lambda: model)
         with VideoReader(job.video, cache_bytes=0) as reader, contextlib.closing(
             run_chunks(reader, predictor, pending, job.batch_size, job.crop, prefetch)
         ) as events:
@@ -79,6 +81,7 @@ def iter_analyze_video(
     redo: bool = False,
     chunk_frames: int = DEFAULT_CHUNK_FRAMES,
     prefetch: int = 3,
+    dynamic: Any = None,
 ) -> Iterator[dict]:
     """Analyse one video with ``model``; yields progress dicts, the last with ``status="done"``.
 
@@ -87,6 +90,7 @@ def iter_analyze_video(
     ``bodyparts`` and optionally ``individuals``, ``scorer``, ``snapshot``,
     ``locref_stdev``, ``global_scale``, ``pad_multiple``. A multi-animal model (its info's
     ``meta["multianimal"]``) runs `markerless.analysis.ma_analyze.iter_analyze_video_ma`.
+    ``dynamic`` as in `analyze_videos`.
     """
     from markerless.analysis.ma_inference import ma_spec_of
 
@@ -100,7 +104,8 @@ def iter_analyze_video(
         return
     spec = model_spec(model, info)
     job = prepare_job(video, spec, batch_size=batch_size, destfolder=destfolder,
-                      cropping=cropping, downscale=downscale, redo=redo, chunk_frames=chunk_frames)
+                      cropping=cropping, downscale=downscale, redo=redo, chunk_frames=chunk_frames,
+                      dynamic=dynamic)
     if job is None:
         yield skipped_event(video, spec.scorer, destfolder)
         return
@@ -164,7 +169,7 @@ def iter_analyze(
     save_as_csv: bool = False,
     destfolder: str | os.PathLike | None = None,
     cropping: Sequence[int] | None = None,
-    dynamic: tuple = (False, 0.5, 10),
+    dynamic: Any = None,
     client: Any = None,
     redo: bool = False,
     downscale: float | None = None,
@@ -184,8 +189,7 @@ def iter_analyze(
     from markerless.io.config import read_config
     from markerless.training.snapshots import load_model_for_inference
 
-    if dynamic and dynamic[0]:
-        raise NotImplementedError("dynamic cropping is not supported; use cropping=[x1,x2,y1,y2]")
+    parse_dynamic(dynamic)  # a bad tuple fails before the model loads
     cfg = read_config(config)
     batch_size = positive_int(cfg.get("batch_size") or 8 if batch_size is None else batch_size,
                               "batch_size")
@@ -201,7 +205,9 @@ def iter_analyze(
     kw = {"batch_size": batch_size, "destfolder": destfolder, "cropping": cropping,
           "downscale": downscale, "redo": redo, "chunk_frames": chunk_frames}
     ma = ma_spec_of(info)
-    if ma is not None:
+    if ma is None:
+        kw["dynamic"] = dynamic
+    else:
         yield from _iter_analyze_ma(paths, model, spec, ma, client, multianimal, n_tracks,
                                     identity_only, auto_track, kw)
         return
@@ -263,7 +269,7 @@ def analyze_videos(
     save_as_csv: bool = False,
     destfolder: str | os.PathLike | None = None,
     cropping: Sequence[int] | None = None,
-    dynamic: tuple = (False, 0.5, 10),
+    dynamic: Any = None,
     client: Any = None,
     redo: bool = False,
     downscale: float | None = None,
@@ -280,6 +286,13 @@ def analyze_videos(
     ``<video stem><scorer>_meta.pickle``/``.json`` next to each video (or in
     ``destfolder``); videos with an existing result are skipped unless
     ``redo``. An interrupted run resumes from its last finished chunk.
+
+    ``dynamic`` is DeepLabCut's ``(on, pcutoff, margin)``: ``(True, ...)`` finds the animal,
+    then analyses a fixed-size crop around it at full resolution, reusing the previous
+    frame's box while the pose stays confident (`markerless.analysis.two_stage`);
+    ``(False, ...)`` analyses whole frames. The default ``None`` chooses by the model: crops
+    when it was trained on crops clearly smaller than the frame (the default recipe).
+    The metadata records which frames needed the whole frame.
 
     Parameters not in DeepLabCut: ``client`` (a ``dask.distributed.Client`` or
     a scheduler address: chunks run as tasks on the cluster), ``redo``,

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from markerless.analysis.engine import run_chunks
-from markerless.analysis.inference import Geometry, ModelPayload, cached_predictor
+from markerless.analysis.inference import ModelPayload, cached_predictor
 from markerless.analysis.job import ModelSpec, VideoJob, finalize_job, prepare_job
 from markerless.analysis.ma_outputs import ma_skipped_event
 from markerless.analysis.progress import Rate, skipped_event
@@ -34,12 +34,15 @@ def analyze_range(
     chunk: tuple[int, int],
     payload: ModelPayload,
     token: str,
-    geometry: Geometry,
+    geometry: Any,
     batch_size: int,
     crop: tuple[int, int, int, int] | None,
     peaks: Any = None,
 ) -> np.ndarray | dict[str, np.ndarray]:
     """Dask task: coordinates ``(stop - start, K, 3)`` float32 of one chunk of ``video``.
+
+    ``geometry`` is a `Geometry`, or a `TwoStageGeometry` (then the result is a dict with
+    the coordinates and each frame's stage).
 
     With ``peaks`` (a `markerless.decoding.ma_peaks.PeakConfig`) the multi-animal function
     runs instead and the result is its dict of padded arrays (peaks, affinity, identity).
@@ -126,7 +129,8 @@ def iter_analyze_distributed(
         for chunk in job.store.pending():
             peaks = ma_jobs[id(job)].peaks if multianimal is not None else None
             fut = client.submit(
-                analyze_range, str(job.video), chunk, payload, spec.fingerprint, job.geometry,
+                analyze_range, str(job.video), chunk, payload, spec.fingerprint,
+                job.predictor_geometry,
                 job.batch_size, job.crop, peaks, pure=False,
                 key=f"markerless-analyze-{run}-{n}-{job.video.stem}-{chunk[0]}",
             )  # fmt: skip

@@ -82,7 +82,12 @@ def run_chunks(
         bad.clear()
         return event
 
+    reset = getattr(predictor, "reset", None)  # stateful predictors (two-stage inference)
+    current = None
     for batch in iter_batches(reader, chunks, batch_size, crop, prefetch):
+        if reset is not None and batch.chunk != current:
+            reset()  # a chunk never depends on the chunks before it
+            current = batch.chunk
         in_flight.append((batch, predictor(batch.frames)))
         while len(in_flight) > MAX_IN_FLIGHT:
             yield finish(*in_flight.popleft())

@@ -203,21 +203,29 @@ class FusedPredictor:
 
 # One compiled predictor per (weights, geometry) per process: repeated analyses
 # (napari, notebooks, dask tasks on a worker) skip tracing and compilation.
-_CACHE: OrderedDict[tuple[str, Geometry], FusedPredictor] = OrderedDict()
+_CACHE: OrderedDict[tuple[str, Any], Any] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 CACHE_SIZE = 4
 
 
-def cached_predictor(token: str, geometry: Geometry, model: Callable[[], Any]) -> FusedPredictor:
+def cached_predictor(token: str, geometry: Any, model: Callable[[], Any]) -> Any:
     """The process's predictor for weights ``token`` (a fingerprint) and ``geometry``.
 
-    ``model`` is called only on a miss (to build or unpickle the module).
+    ``model`` is called only on a miss (to build or unpickle the module). ``geometry`` is a
+    `Geometry` (whole frames: `FusedPredictor`) or a
+    `markerless.analysis.two_stage.TwoStageGeometry` (`TwoStagePredictor`).
     """
     key = (token, geometry)
     with _CACHE_LOCK:
         pred = _CACHE.get(key)
         if pred is None:
-            pred = _CACHE[key] = FusedPredictor(model(), geometry)
+            if isinstance(geometry, Geometry):
+                pred = FusedPredictor(model(), geometry)
+            else:
+                from markerless.analysis.two_stage import TwoStagePredictor
+
+                pred = TwoStagePredictor(model(), geometry, outputs="dict")
+            _CACHE[key] = pred
             while len(_CACHE) > CACHE_SIZE:
                 _CACHE.popitem(last=False)
         _CACHE.move_to_end(key)

@@ -19,6 +19,7 @@ import jax
 import numpy as np
 
 from markerless.analysis.chunks import DEFAULT_CHUNK_FRAMES, plan_chunks
+from markerless.analysis.dynamic import DEFAULT_DYNAMIC, resolve_two_stage, stage_summary
 from markerless.analysis.inference import Geometry, info_get
 from markerless.analysis.outputs import (
     OutputPaths,
@@ -27,7 +28,12 @@ from markerless.analysis.outputs import (
     read_metadata,
     write_metadata,
 )
-from markerless.analysis.resume import PartialStore, bad_frame_ranges, video_fingerprint
+from markerless.analysis.resume import (
+    MultiPartialStore,
+    PartialStore,
+    bad_frame_ranges,
+    video_fingerprint,
+)
 from markerless.errors import ConfigError, ModelError
 
 __all__ = ["ModelSpec", "VideoJob", "analysis_metadata", "finalize_job", "model_spec",
@@ -77,9 +83,18 @@ def model_spec(model: Any, info: Any) -> ModelSpec:
     snapshot = info_get(info, "snapshot") or info_get(info, "snapshot_path")
     extra = {k: info_get(info, k) for k in ("step", "shuffle", "train_fraction", "iteration")
              if info_get(info, k) is not None}
-    sizes = (info_get(info, "meta") or {}).get("image_sizes") or info_get(info, "image_sizes")
+    meta = info_get(info, "meta") or {}
+    sizes = meta.get("image_sizes") or info_get(info, "image_sizes")
     if sizes:
         extra["image_sizes"] = [tuple(int(v) for v in s) for s in sizes]
+    # what two-stage inference needs: the training crop (network pixels) and the keypoints'
+    # spread (frame pixels); hand-made infos may give them directly
+    crop = (meta.get("train_config") or {}).get("crop_size") or info_get(info, "train_crop_size")
+    if crop:
+        extra["train_crop_size"] = tuple(int(v) for v in crop)
+    extent = meta.get("keypoint_extent") or info_get(info, "keypoint_extent")
+    if extent:
+        extra["keypoint_extent"] = float(extent)
     return ModelSpec(
         net_type=str(net_type),
         stride=float(stride),
@@ -108,6 +123,13 @@ class VideoJob:
     batch_size: int
     spec: ModelSpec
     started: float = field(default_factory=time.time)
+    #: two-stage inference (find the animal, then a crop), or None for whole frames
+    two_stage: Any = None
+
+    @property
+    def predictor_geometry(self) -> Any:
+        """What the compiled predictor is built from (see `cached_predictor`)."""
+        return self.geometry if self.two_stage is None else self.two_stage
 
     @property
     def n_frames(self) -> int:
@@ -143,6 +165,7 @@ def prepare_job(
     result_file: Path | None = None,
     extra_signature: dict | None = None,
     store_class: type[PartialStore] = PartialStore,
+    dynamic: Any = DEFAULT_DYNAMIC,
 ) -> VideoJob | None:
     """Probe ``video`` and open its partial store; ``None`` when it is already analysed.
 
@@ -155,6 +178,8 @@ def prepare_job(
     multi-animal analysis gives its ``_full.pickle``); ``extra_signature`` adds what else
     changes the partial results (the multi-animal peak and assembly settings);
     ``store_class`` keeps the chunk results (the multi-animal one keeps several arrays).
+    ``dynamic`` is DeepLabCut's ``(on, pcutoff, margin)``, or None to choose two-stage
+    inference by the model (`markerless.analysis.dynamic.resolve_two_stage`).
     """
     from markerless.io.video import probe_video
 
@@ -190,13 +215,21 @@ def prepare_job(
         scale=spec.global_scale * float(downscale or 1.0), pad_multiple=spec.pad_multiple,
         stride=spec.stride, locref_stdev=spec.locref_stdev, net_type=spec.net_type,
     )  # fmt: skip
+    two_stage = resolve_two_stage(dynamic, geometry, spec.extra) if store_class is \
+        PartialStore else None  # (multi-animal projects analyse whole frames)
     signature = {
         "video": video_fingerprint(video), "n_frames": vinfo.n_frames, "scorer": spec.scorer,
         "model": spec.fingerprint, "geometry": geometry.__dict__, "batch_size": int(batch_size),
         **(extra_signature or {}),
     }  # fmt: skip
+    if two_stage is not None:
+        signature["two_stage"] = {"crop": list(two_stage.crop_hw), "pcutoff": two_stage.pcutoff,
+                                  "margin": two_stage.margin,
+                                  "finder_scale": two_stage.finder_scale}
+        store_class = MultiPartialStore  # coordinates and the stage of every frame
     store = store_class(paths.partial, signature, plan_chunks(vinfo, chunk_frames))
-    return VideoJob(video, vinfo, paths, store, geometry, crop, int(batch_size), spec)
+    return VideoJob(video, vinfo, paths, store, geometry, crop, int(batch_size), spec,
+                    two_stage=two_stage)
 
 
 def _warn_other_size(video: Path, frame_hw: tuple[int, int], sizes, downscale) -> None:
@@ -269,13 +302,19 @@ def finalize_job(job: VideoJob, save_as_csv: bool = False) -> Path:
     from markerless.io.dlc_analysis import write_analysis
 
     coords = job.store.assemble()
+    stages = None
+    if isinstance(coords, dict):  # two-stage inference: coordinates and stage codes
+        coords, stages = coords["coords"], coords["stage"]
     if len(coords) != job.n_frames:  # the plan covers the probed count exactly
         raise RuntimeError(f"{len(coords)} rows for {job.n_frames} frames of {job.video}")
     bad_runs = _warn_damage(job, coords)
     spec = job.spec
     poses = coords_to_poses(coords, spec.bodyparts, spec.individuals, spec.scorer)
     write_analysis(poses, job.paths.h5, save_as_csv=save_as_csv)
-    write_metadata(job.paths, analysis_metadata(job, bad_runs))
+    meta = analysis_metadata(job, bad_runs)
+    meta["inference"] = (stage_summary(np.nan_to_num(stages, nan=-1), job.two_stage)
+                         if stages is not None else {"two_stage": False})
+    write_metadata(job.paths, meta)
     job.store.remove()
     return job.paths.h5
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import uuid
 import warnings
 from collections import deque
 from collections.abc import Iterator
@@ -42,7 +41,7 @@ from markerless.analysis.job import (
 from markerless.analysis.ma_inference import cached_ma_predictor, peak_config
 from markerless.analysis.ma_outputs import full_pickle_path, write_ma_pickles
 from markerless.analysis.outputs import output_paths, write_metadata
-from markerless.analysis.resume import PartialStore
+from markerless.analysis.resume import MultiPartialStore
 from markerless.assembly.assembler import AssemblerConfig, assemble
 from markerless.assembly.spec import MultiAnimalSpec
 from markerless.decoding.ma_peaks import PeakConfig
@@ -86,33 +85,6 @@ class MultiAnimalSettings:
                                max_overlap=self.max_overlap, identity_only=self.identity_only,
                                greedy=self.greedy)
         return pcfg, acfg
-
-
-class MultiPartialStore(PartialStore):
-    """A chunk's several arrays in one ``<start>-<stop>.npz`` (written atomically)."""
-
-    def chunk_path(self, start: int, stop: int) -> Path:
-        return self.folder / f"{start:010d}-{stop:010d}.npz"
-
-    def save(self, start: int, stop: int, arrays: dict[str, np.ndarray]) -> None:  # type: ignore[override]
-        n = {len(a) for a in arrays.values()}
-        if n != {stop - start}:
-            raise ValueError(f"chunk {start}-{stop} arrays have {n} rows, expected {stop - start}")
-        path = self.chunk_path(start, stop)
-        tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}.npz")
-        try:
-            with open(tmp, "wb") as f:
-                np.savez(f, **arrays)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-
-    def load(self, start: int, stop: int) -> dict[str, np.ndarray]:  # type: ignore[override]
-        with np.load(self.chunk_path(start, stop)) as z:
-            return {k: z[k] for k in z.files}
 
 
 @dataclass

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PartialStore", "video_fingerprint"]
+__all__ = ["MultiPartialStore", "PartialStore", "video_fingerprint"]
 
 PLAN_FILE = "plan.json"
 
@@ -116,7 +116,10 @@ class PartialStore:
         missing = self.pending()
         if missing:
             raise RuntimeError(f"{len(missing)} chunks not analysed yet, first {missing[0]}")
-        return np.concatenate([self.load(a, b) for a, b in self.chunks], axis=0)
+        parts = [self.load(a, b) for a, b in self.chunks]
+        if parts and isinstance(parts[0], dict):  # several arrays per chunk (MultiPartialStore)
+            return {k: np.concatenate([p[k] for p in parts], axis=0) for k in parts[0]}
+        return np.concatenate(parts, axis=0)
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -153,3 +156,30 @@ def bad_frame_ranges(frames: Iterable[int]) -> list[tuple[int, int]]:
         else:
             runs.append((f, f))
     return runs
+
+
+class MultiPartialStore(PartialStore):
+    """A chunk's several arrays in one ``<start>-<stop>.npz`` (written atomically)."""
+
+    def chunk_path(self, start: int, stop: int) -> Path:
+        return self.folder / f"{start:010d}-{stop:010d}.npz"
+
+    def save(self, start: int, stop: int, arrays: dict[str, np.ndarray]) -> None:  # type: ignore[override]
+        n = {len(a) for a in arrays.values()}
+        if n != {stop - start}:
+            raise ValueError(f"chunk {start}-{stop} arrays have {n} rows, expected {stop - start}")
+        path = self.chunk_path(start, stop)
+        tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}.npz")
+        try:
+            with open(tmp, "wb") as f:
+                np.savez(f, **arrays)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+    def load(self, start: int, stop: int) -> dict[str, np.ndarray]:  # type: ignore[override]
+        with np.load(self.chunk_path(start, stop)) as z:
+            return {k: z[k] for k in z.files}

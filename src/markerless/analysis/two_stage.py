@@ -193,10 +193,13 @@ class TwoStagePredictor:
 
     Same interface as `markerless.analysis.inference.FusedPredictor` (plus `reset`, called
     at every chunk start, and `last_codes`, the per-frame stage codes of the last call).
+    With ``outputs="dict"`` a call returns ``{"coords": (B, K, 3), "stage": (B,)}`` instead
+    (the analysis engine keeps both, chunk by chunk).
     """
 
     model: Any
     geometry: TwoStageGeometry
+    outputs: str = "coords"
     _carry: tuple = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -213,9 +216,11 @@ class TwoStagePredictor:
         """Forget the box (the next frame runs the finder)."""
         self._carry = (jnp.zeros((2,), jnp.float32), jnp.zeros((), bool))
 
-    def __call__(self, frames: np.ndarray | jax.Array) -> jax.Array:
+    def __call__(self, frames: np.ndarray | jax.Array) -> Any:
         coords, codes, self._carry = self._fn(self._state, frames, self._carry)
         self.last_codes = codes
+        if self.outputs == "dict":
+            return {"coords": coords, "stage": codes}
         return coords
 
     @property

@@ -50,6 +50,18 @@ log = logging.getLogger(__name__)
 TRAIN_STATE = "train_state.msgpack"
 
 
+def keypoint_extent(keypoints: np.ndarray, scale: float = 1.0, q: float = 99.0) -> float:
+    """The ``q``-th percentile over frames of the labeled keypoints' larger spread (x or y),
+    in original pixels (``keypoints`` ``(N, ..., K, 2)`` scaled by ``scale``); 0 if none."""
+    kp = np.asarray(keypoints, dtype=np.float64).reshape(len(keypoints), -1, 2)
+    labeled = np.isfinite(kp).all(-1)
+    lo = np.where(labeled[..., None], kp, np.inf).min(axis=1)
+    hi = np.where(labeled[..., None], kp, -np.inf).max(axis=1)
+    spread = (hi - lo).max(axis=1)  # (N,), -inf where nothing is labeled
+    spread = spread[np.isfinite(spread)]
+    return float(np.percentile(spread, q) / scale) if spread.size else 0.0
+
+
 class Trainer:
     """One shuffle's training run: data in memory, model, optimizer, jitted step, saving.
 
@@ -93,6 +105,9 @@ class Trainer:
         self.frames = data.frames
         # original (height, width) of the training images: analysis warns on other sizes
         self.image_sizes = sorted({(int(h), int(w)) for h, w in data.sizes.tolist()})
+        # how far the animal's labeled keypoints spread (original pixels): the crop size of
+        # two-stage inference must hold it
+        self.keypoint_extent = keypoint_extent(data.keypoints, data.scale)
         self.images = jnp.asarray(data.images)
         log.info("Training data: %d frames %s (%.0f MB uint8)", len(data.frames),
                  data.images.shape[1:3], data.images.nbytes / 2**20)
@@ -177,6 +192,7 @@ class Trainer:
             "locref_stdev": self.tc.locref_stdev, "shuffle": self.shuffle,
             "train_fraction": self.fraction, "iteration": self.iteration, **self.names,
             "image_sizes": [list(s) for s in self.image_sizes],
+            "keypoint_extent": self.keypoint_extent,
             "train_config": self.tc.to_dict(), "loss": self.last_loss,
             "created": _dt.datetime.now().isoformat(timespec="seconds"),
             **({"multianimal": self.ma_spec.to_meta()} if self.ma_spec else {}),
