@@ -26,6 +26,7 @@ from markerless.analysis.inference import (
     _set_eval,
     _to_frame_coords,
     info_get,
+    network_input_hw,
 )
 from markerless.assembly.spec import MultiAnimalSpec
 from markerless.decoding.ma_peaks import PeakConfig, detect_peaks
@@ -63,7 +64,13 @@ def peak_config(spec: MultiAnimalSpec, stride: float, locref_stdev: float, *,
 
 def _fused_multi(graphdef: Any, geom: Geometry, pcfg: PeakConfig, state: Any,
                  frames: jax.Array) -> dict[str, jax.Array]:
-    out = detect_peaks(_forward(graphdef, state, frames, geom), pcfg)
+    from markerless.decoding.scoremaps import mask_padding
+
+    outputs = dict(_forward(graphdef, state, frames, geom))
+    valid = network_input_hw(geom.frame_hw, geom.scale)
+    if valid != geom.net_hw:  # no peaks in the (edge-repeated) padding
+        outputs["scores"] = mask_padding(outputs["scores"], valid, geom.stride)
+    out = detect_peaks(outputs, pcfg)
     out["peaks"] = _to_frame_coords(out["peaks"], geom)
     return out
 
