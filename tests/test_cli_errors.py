@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from markerless.cli import _args as types
+from markerless.cli import analysis as analysis_verbs
 from markerless.cli import build_parser, main, verbs
 
 #: bad values for each argument type the CLI uses
@@ -24,6 +25,7 @@ BAD_VALUES = {
     types.positive_float: ["0", "-2", "nan", "inf"],
     types.probability: ["-0.1", "1.5", "high"],
     types.snapshot_index: ["newest-but-one", "1.5"],
+    analysis_verbs.batch_size: ["0", "-3", "fast"],
 }
 
 

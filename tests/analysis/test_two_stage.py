@@ -141,3 +141,30 @@ def test_analyze_videos_path_records_the_stages_and_agrees_with_whole_frames(tmp
     plain = analyze_video_file(video, PeakModel(), INFO, destfolder=tmp_path / "plain", **kw)
     meta_plain = json.loads(plain.with_name(plain.name.replace(".h5", "_meta.json")).read_text())
     assert meta_plain["data"]["inference"] == {"two_stage": False}
+
+
+def test_the_cli_and_batch_size_auto(tmp_path, monkeypatch, capsys):
+    """``markerless analyze --dynamic on --batch-size auto`` on a project (model loading
+    stubbed with the blob model): two-stage results, and the chosen batch size is told."""
+    import json
+
+    import markerless.training.snapshots as snapshots
+    from markerless.cli import main
+    from markerless.io.config import write_config
+
+    info = {**INFO, "train_crop_size": (64, 64), "keypoint_extent": 10.0}
+    monkeypatch.setattr(snapshots, "load_model_for_inference",
+                        lambda *a, **k: (PeakModel(), info))
+    t = np.arange(24, dtype=float)
+    video = tmp_path / "blob.mp4"
+    _blob_file(video, 50 + 4.0 * t, 60 + 2.0 * t)
+    config = tmp_path / "config.yaml"
+    write_config({"Task": "test", "scorer": "me", "date": "Mar1", "batch_size": 8,
+                  "bodyparts": ["a", "b"]}, config)
+    assert main(["analyze", str(config), str(video), "--dynamic", "on", "--batch-size",
+                 "auto", "--destfolder", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "chose batch size" in out and "measured frames/s by batch size" in out
+    (meta_file,) = (tmp_path / "out").glob("*_meta.json")
+    meta = json.loads(meta_file.read_text())["data"]
+    assert meta["inference"]["two_stage"] and meta["batch_size"] in (1, 2, 4, 8, 16)

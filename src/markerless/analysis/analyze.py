@@ -165,7 +165,7 @@ def iter_analyze(
     shuffle: int = 1,
     trainingsetindex: int = 0,
     snapshot_index: int | str | None = None,
-    batch_size: int | None = None,
+    batch_size: int | str | None = None,
     save_as_csv: bool = False,
     destfolder: str | os.PathLike | None = None,
     cropping: Sequence[int] | None = None,
@@ -191,8 +191,9 @@ def iter_analyze(
 
     parse_dynamic(dynamic)  # a bad tuple fails before the model loads
     cfg = read_config(config)
-    batch_size = positive_int(cfg.get("batch_size") or 8 if batch_size is None else batch_size,
-                              "batch_size")
+    auto_batch = isinstance(batch_size, str) and batch_size.strip().lower() == "auto"
+    batch_size = 1 if auto_batch else positive_int(
+        cfg.get("batch_size") or 8 if batch_size is None else batch_size, "batch_size")
     model, info = load_model_for_inference(config, shuffle, trainingsetindex, snapshot_index)
     if cropping is None:
         cropping = _crop_from_config(cfg)
@@ -208,9 +209,13 @@ def iter_analyze(
     if ma is None:
         kw["dynamic"] = dynamic
     else:
+        if auto_batch:
+            kw["batch_size"] = positive_int(cfg.get("batch_size") or 8, "batch_size")
         yield from _iter_analyze_ma(paths, model, spec, ma, client, multianimal, n_tracks,
                                     identity_only, auto_track, kw)
         return
+    if auto_batch:
+        kw["batch_size"] = yield from _choose_batch(paths[0], model, spec, kw)
     if client is not None:
         from markerless.analysis.distributed import iter_analyze_distributed
 
@@ -223,6 +228,43 @@ def iter_analyze(
             yield skipped_event(video, spec.scorer, destfolder)
             continue
         yield from run_job_local(job, model, save_as_csv)
+
+
+def _choose_batch(video: Path, model: Any, spec: Any, kw: dict) -> Iterator[dict]:
+    """``batch_size="auto"``: time a few sizes on the first video's frames (yields one
+    ``"info"`` event saying what was chosen); returns the size. A video with an unfinished
+    run keeps the size that run used, so it resumes."""
+    import json
+
+    from markerless.analysis.batch_size import choose_batch_size
+    from markerless.analysis.outputs import output_paths
+    from markerless.io.video import VideoReader
+
+    plan = output_paths(video, spec.scorer, kw["destfolder"]).partial / "plan.json"
+    try:
+        recorded = int(json.loads(plan.read_text())["signature"]["batch_size"])
+    except (OSError, ValueError, KeyError, TypeError):
+        recorded = None
+    if recorded is not None and not kw.get("redo"):
+        yield _info(video, f"batch size {recorded}, as the unfinished run of this video")
+        return recorded
+    probe = prepare_job(video, spec, **{**kw, "batch_size": 1, "redo": False})
+    if probe is None:  # already analysed: any size does
+        return 8
+    with VideoReader(video, cache_bytes=0) as reader:
+        frames = reader.read_range(0, min(64, probe.n_frames))
+    if probe.crop is not None:
+        x1, x2, y1, y2 = probe.crop
+        frames = frames[:, y1:y2, x1:x2]
+    predictor = cached_predictor(spec.fingerprint, probe.predictor_geometry, lambda: model)
+    choice = choose_batch_size(lambda b: predictor, frames)
+    yield _info(video, f"chose {choice.describe()}")
+    return choice.batch_size
+
+
+def _info(video: Path, message: str) -> dict:
+    return {"video": str(video), "status": "info", "message": message, "frames_done": 0,
+            "n_frames": 0, "fps": None, "eta_s": None, "output": None}
 
 
 def _iter_analyze_ma(paths, model, spec, ma, client, settings, n_tracks, identity_only,
@@ -265,7 +307,7 @@ def analyze_videos(
     shuffle: int = 1,
     trainingsetindex: int = 0,
     snapshot_index: int | str | None = None,
-    batch_size: int | None = None,
+    batch_size: int | str | None = None,
     save_as_csv: bool = False,
     destfolder: str | os.PathLike | None = None,
     cropping: Sequence[int] | None = None,
@@ -292,7 +334,8 @@ def analyze_videos(
     frame's box while the pose stays confident (`markerless.analysis.two_stage`);
     ``(False, ...)`` analyses whole frames. The default ``None`` chooses by the model: crops
     when it was trained on crops clearly smaller than the frame (the default recipe).
-    The metadata records which frames needed the whole frame.
+    The metadata records which frames needed the whole frame. ``batch_size="auto"`` times a
+    few batch sizes on the first video and uses the fastest (and says which).
 
     Parameters not in DeepLabCut: ``client`` (a ``dask.distributed.Client`` or
     a scheduler address: chunks run as tasks on the cluster), ``redo``,
@@ -338,6 +381,9 @@ def _show(bar: Any, ev: dict) -> Any:
     from tqdm.auto import tqdm
 
     name = Path(ev["video"]).name
+    if ev["status"] == "info":
+        tqdm.write(f"{name}: {ev['message']}")
+        return bar
     if ev["status"] == "skipped":
         tqdm.write(f"{name}: already analysed ({ev['output']}); redo=True to analyse again")
         return bar

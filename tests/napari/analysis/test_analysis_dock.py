@@ -104,6 +104,19 @@ def test_analyse_from_dock(make_napari_viewer, qtbot, tmp_path, project):
     assert len(viewer.layers) == n_layers
     _screenshot(viewer, qtbot, "analysis-dock.png", tmp_path)
 
+    # the Inference switch: the default let the model choose (trained on 64 px crops of
+    # 96x128 frames: two-stage); "whole frames" analyses every pixel again
+    import json
+
+    meta = h5.with_name(h5.name.replace(".h5", "_meta.json"))
+    assert json.loads(meta.read_text())["data"]["inference"]["two_stage"] is True
+    dock.inference.setCurrentIndex(dock.inference.findText("whole frames"))
+    dock.redo.setChecked(True)
+    assert dock.analyze() is not None
+    qtbot.waitUntil(lambda: not dock.busy, timeout=180_000)
+    assert dock.job.last_error is None, dock.job.last_error
+    assert json.loads(meta.read_text())["data"]["inference"] == {"two_stage": False}
+
 
 def _screenshot(viewer, qtbot, name: str, tmp_path: Path) -> np.ndarray:
     """The window with its docks, non-blank; saved to tmp_path, and to docs/images when

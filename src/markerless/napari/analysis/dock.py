@@ -43,6 +43,16 @@ from markerless.napari.pickers import ConfigPicker, TrainingSetPicker
 from markerless.napari.project_files import find_analysis, model_dir, project_videos
 from markerless.napari.session import connect_alive, follow_project, session, unwrap
 
+#: the Inference choice: DeepLabCut's ``dynamic`` values (None: by the model)
+INFERENCE_CHOICES = [
+    ("by the model (two-stage when trained on crops)", None),
+    ("two-stage: find the animal, then a crop", (True, 0.5, 10)),
+    ("whole frames", (False, 0.5, 10)),
+]
+INFERENCE_HELP = ("Two-stage inference analyses a crop around the animal at full resolution "
+                  "and finds the animal again when it is lost (DeepLabCut's dynamic "
+                  "cropping); whole frames analyse every pixel of every frame")
+
 
 class AnalysisWidget(QWidget):
     """Analyse a project's videos and browse the predictions with a pcutoff slider."""
@@ -70,10 +80,20 @@ class AnalysisWidget(QWidget):
         snap_row.addWidget(self.snapshot, 1)
         snap_row.addWidget(refresh)
         self.redo = QCheckBox("analyse again when results exist")
+        self.inference = QComboBox()
+        for text, value in INFERENCE_CHOICES:
+            self.inference.addItem(text, value)
+        self.inference.setToolTip(INFERENCE_HELP)
+        self.batch = QComboBox()
+        self.batch.addItems(["config.yaml", "auto", "1", "2", "4", "8", "16", "32", "64"])
+        self.batch.setToolTip("Frames per network call: config.yaml's batch_size, or 'auto' "
+                              "to time a few sizes on the first video and use the fastest")
         form = QFormLayout()
         form.addRow("Shuffle", self.shuffle)
         form.addRow(self.trainset.label, self.trainset)
         form.addRow("Snapshot", snap_row)
+        form.addRow("Inference", self.inference)
+        form.addRow("Batch size", self.batch)
         form.addRow("", self.redo)
 
         self.analyze_button = QPushButton("Analyse")
@@ -197,9 +217,14 @@ class AnalysisWidget(QWidget):
             self.job.set_status("Choose a project and check at least one video", error=True)
             return None
         index = self.snapshot.currentData()
+        batch = self.batch.currentText()
         return self.job.run(analysis_job, config, videos, self.shuffle.value(),
                             None if index is None else int(index), self.redo.isChecked(),
-                            trainingsetindex=self.trainset.index, text="Loading the model...",
+                            trainingsetindex=self.trainset.index,
+                            dynamic=self.inference.currentData(),
+                            batch_size={"config.yaml": None, "auto": "auto"}.get(
+                                batch, None if not batch.isdigit() else int(batch)),
+                            text="Loading the model...",
                             yielded=self.show_progress)  # fmt: skip
 
     @reports_errors
@@ -259,6 +284,9 @@ class AnalysisWidget(QWidget):
         if ev["status"] == "loading":
             return
         name = Path(ev["video"]).name
+        if ev["status"] == "info":  # e.g. the batch size chosen by measurement
+            self.job.set_status(f"{name}: {ev['message']}")
+            return
         if ev["status"] == "skipped":
             self.job.set_status(f"{name}: already analysed (check 'analyse again' to redo)")
         else:

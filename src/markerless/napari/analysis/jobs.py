@@ -8,7 +8,8 @@ from collections.abc import Iterator, Sequence
 
 def analysis_job(config: str | os.PathLike, videos: Sequence[str | os.PathLike], shuffle: int = 1,
                  snapshot_index: int | None = None, redo: bool = False,
-                 trainingsetindex: int = 0) -> Iterator[dict]:
+                 trainingsetindex: int = 0, dynamic=None,
+                 batch_size: int | str | None = None) -> Iterator[dict]:
     """``iter_analyze``'s progress events (closing this closes the analysis cleanly).
 
     A result file that another model wrote under the same scorer name (e.g. the other
@@ -20,7 +21,7 @@ def analysis_job(config: str | os.PathLike, videos: Sequence[str | os.PathLike],
            "fps": None, "eta_s": None, "output": None}  # fmt: skip
     yield from iter_analyze(config, [str(v) for v in videos], shuffle=shuffle,
                             trainingsetindex=trainingsetindex, snapshot_index=snapshot_index,
-                            redo=redo)  # fmt: skip
+                            redo=redo, dynamic=dynamic, batch_size=batch_size)  # fmt: skip
 
 
 def export_job(config: str | os.PathLike, shuffle: int = 1, snapshot_index: int | None = None,
