@@ -46,3 +46,15 @@ def dlc_fixtures_dir() -> Path:
 def fly_dir() -> Path:
     """Two flies, 13 nodes, 1500 frames 1024x1024 (research use only; never copied)."""
     return _shared("sleap-fly-pair-clip")
+
+
+@pytest.fixture
+def stereo_dir() -> Path:
+    """DeepLabCut's 2-camera example: 14 checkerboard pairs, 9 x 6 corners, 30 mm."""
+    return _shared("dlc-stereo-checkerboard")
+
+
+@pytest.fixture
+def anipose_session() -> Path:
+    """sleap-anipose's minimal session: 4 cameras, ChArUco images, one tracked mouse."""
+    return _shared("sleap-anipose-minimal-session")

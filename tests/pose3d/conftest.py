@@ -2,36 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from markerless.pose3d.boards import CharucoBoard
 from markerless.synthetic.multicam import board_observations, board_poses, make_rig
-
-SHARED_DATA = Path(os.environ.get("MARKERLESS_SHARED_DATA",
-                                  Path(__file__).resolve().parents[3] / "shared" / "data"))
-
-
-def _shared(name: str) -> Path:
-    path = SHARED_DATA / name
-    if not path.exists():
-        pytest.skip(f"shared data set {name!r} not found at {path} (set MARKERLESS_SHARED_DATA)")
-    return path
-
-
-@pytest.fixture
-def stereo_dir() -> Path:
-    """DeepLabCut's 2-camera example: 14 checkerboard pairs, 9 x 6 corners, 30 mm."""
-    return _shared("dlc-stereo-checkerboard")
-
-
-@pytest.fixture
-def anipose_session() -> Path:
-    """sleap-anipose's minimal session: 4 cameras, ChArUco images, one tracked mouse."""
-    return _shared("sleap-anipose-minimal-session")
 
 
 @pytest.fixture(scope="session")
