@@ -13,7 +13,8 @@ arena window the flies never leave (x 192-960, y 256-640) and trained at ``--sca
 Two networks with the same recipe: one on SLEAP's skeleton (12 edges, a star around the
 thorax), one on DLC 3's complete graph (78 edges), which training then prunes on the
 training frames (`markerless.assembly.prune`); the complete network is also scored with
-all 78 edges. Printed per graph, on the test frames: DLC's graph-selection score
+the graph DLC's own rule picks (the first, smallest candidate: ``dlc-rule``) and with all
+78 edges (``full``). Printed per graph, on the test frames: DLC's graph-selection score
 ``(1 - miss) * purity``, the share of animals assembled right (>= 80% of the labeled
 keypoints within 10 px, 4 px on the synthetic data, none from the other animal), the
 matched RMSE (px, full resolution) and the assembly speed.
@@ -165,6 +166,7 @@ def main() -> int:
     if args.data == "flies" and not (SHARED / "sleap-fly-pair-clip" / "clip.slp").exists():
         print(f"skipped: {SHARED / 'sleap-fly-pair-clip'} not found")
         return 0
+    from markerless.io.config import read_config
     from markerless.training.dataset import create_training_dataset
     from markerless.training.snapshots import load_model_for_inference
     from markerless.training.trainer import train_network
@@ -194,8 +196,15 @@ def main() -> int:
             data = load_training_data(config, shuffle, which="test")
             gt = data.keypoints[:, : spec.n_individuals, : spec.n_multi].astype(float)
             variants = [(graph, list(spec.paf_best))]
-            if graph == "pruned":
-                variants.append(("full", list(range(len(spec.edges)))))
+            if graph == "pruned":  # the same network: DLC's rule (the tree), all edges
+                from markerless.training.dataset import model_folder, train_fraction_of
+                from markerless.training.recipes import read_pose_cfg
+
+                cfg = read_config(config)
+                pose_cfg = read_pose_cfg(config.parent / model_folder(
+                    cfg, train_fraction_of(cfg, 0), shuffle))
+                tree = pose_cfg["paf_best_scores"][0]["edges"]
+                variants += [("dlc-rule", list(tree)), ("full", list(range(len(spec.edges))))]
             for name, idx in variants:
                 r = evaluate(model, info, spec, idx, data.images, gt, args.scale,
                              10.0 if args.data == "flies" else 4.0)

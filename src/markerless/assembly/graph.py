@@ -6,9 +6,10 @@ Two sources, as in DeepLabCut:
   bodyparts. A skeleton that leaves some bodyparts unconnected would leave them out of every
   assembly, so it is completed with the shortest missing links (a minimum spanning forest
   over the mean labeled distances) and a warning;
-* ``"full"``: DLC 3's complete graph, every pair of multi-animal bodyparts
-  (``itertools.combinations`` order). The network learns all of them; `prune` then keeps the
-  edges that assemble best (DLC's ``paf_best``), see `markerless.assembly.prune`.
+* ``"full"`` (the default) and ``"pruned"``: DLC 3's complete graph, every pair of
+  multi-animal bodyparts (``itertools.combinations`` order). The network learns all of
+  them; with ``"pruned"``, `markerless.assembly.prune` then keeps the edges that assemble
+  best (DLC's ``paf_best``).
 
 Edges are ``(s, t)`` index pairs with ``s < t`` into the multi-animal bodyparts.
 """
@@ -28,7 +29,7 @@ __all__ = ["GRAPH_MODES", "complete_graph", "is_connected", "project_graph", "sk
 log = logging.getLogger(__name__)
 
 #: ``paf_graph`` choices of `markerless.training.recipes.TrainConfig`.
-GRAPH_MODES = ("pruned", "skeleton", "full")
+GRAPH_MODES = ("full", "pruned", "skeleton")
 
 Edges = list[tuple[int, int]]
 

@@ -40,8 +40,8 @@ def _ctd_args(p: argparse.ArgumentParser) -> None:
                    help="training recipe: " + ", ".join(_recipes()))
     p.add_argument("--trainingsetindex", type=nonnegative_int, default=None,
                    help="only this TrainingFraction (index); default: all of them")
-    p.add_argument("--paf-graph", type=choice_of(["pruned", "skeleton", "full"], "graph"),
-                   default=None, help="multi-animal part-affinity graph (default: pruned)")
+    p.add_argument("--paf-graph", type=choice_of(["full", "pruned", "skeleton"], "graph"),
+                   default=None, help="multi-animal part-affinity graph (default: full)")
 
 
 @command("create-training-dataset", "split labeled frames into train/test sets", _ctd_args)

@@ -95,9 +95,11 @@ class TrainConfig:
     seed
         Base seed; the shuffle number is folded in so shuffles differ.
     paf_graph
-        Multi-animal part-affinity graph: ``"pruned"`` (DLC 3's complete graph, trained in
-        full, then pruned to the edges that assemble best, DLC's ``paf_best``),
-        ``"skeleton"`` (config.yaml's skeleton) or ``"full"`` (every pair, no pruning).
+        Multi-animal part-affinity graph: ``"full"`` (DLC 3's complete graph, every pair of
+        bodyparts, all assembled; the default, chosen by measurement: docs/
+        multianimal-model.md), ``"pruned"`` (the complete graph, then pruned after training
+        to the edges that assemble best, DLC's ``paf_best``) or ``"skeleton"`` (config.yaml's
+        skeleton).
     paf_loss_weight, identity_loss_weight
         Weights of the part-affinity MSE and the identity cross-entropy in the loss.
     paf_half_width
@@ -141,7 +143,7 @@ class TrainConfig:
     max_snapshots_to_keep: int = 5
     pad_multiple: int = 32
     seed: int = 0
-    paf_graph: str = "pruned"
+    paf_graph: str = "full"
     paf_loss_weight: float = 1.0
     identity_loss_weight: float = 1.0
     paf_half_width: float | None = None
@@ -177,9 +179,9 @@ class TrainConfig:
             raise ArgumentError(
                 f"crop_size must be (height, width) >= stride, got {self.crop_size}")
         object.__setattr__(self, "crop_size", crop)
-        if self.paf_graph not in ("pruned", "skeleton", "full"):
-            raise ValueError(
-                f"paf_graph must be 'pruned', 'skeleton' or 'full', got {self.paf_graph!r}")
+        if self.paf_graph not in ("full", "pruned", "skeleton"):
+            raise ArgumentError(
+                f"paf_graph must be 'full', 'pruned' or 'skeleton', got {self.paf_graph!r}")
         for name in ("all_animals_prob", "occlusion_prob"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
