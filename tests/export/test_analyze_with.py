@@ -39,8 +39,9 @@ def test_same_files_and_numbers_as_analyze_videos(exported, trained_project, vid
     err = np.linalg.norm(got.xy - truth.xy, axis=-1)
     assert np.median(err) < 5.0
     ref_dir = tmp_path / "project"
+    # the exported function is whole-frame inference: compare with the same path
     ref_scorer = analyze_videos(trained_project, [path], destfolder=ref_dir, progress=False,
-                                batch_size=8)
+                                batch_size=8, dynamic=(False, 0.5, 8))
     assert ref_scorer == scorer  # same model, same name
     ref = read_analysis(ref_dir / f"{path.stem}{scorer}.h5")
     np.testing.assert_array_equal(got.xy, ref.xy)  # StableHLO: identical numbers
