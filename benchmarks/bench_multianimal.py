@@ -131,6 +131,7 @@ def main() -> int:
     ap.add_argument("--scale", type=float, default=0.5, help="global_scale (downscale)")
     ap.add_argument("--crop", type=int, default=192, help="training crop (px, scaled frame)")
     ap.add_argument("--net", default="efficientnet_lite0")
+    ap.add_argument("--augment", default=None, help="augmentation preset (e.g. top-down)")
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--no-identity", action="store_true")
     ap.add_argument("--skip-tracking", action="store_true")
@@ -151,7 +152,8 @@ def main() -> int:
         create_training_dataset(config, Shuffles=[1], trainIndices=[train], testIndices=[test],
                                 net_type=args.net, global_scale=args.scale,
                                 crop_size=(args.crop, args.crop), maxiters=args.steps,
-                                saveiters=args.saveiters, batch_size=args.batch_size)
+                                saveiters=args.saveiters, batch_size=args.batch_size,
+                                **({"augment": args.augment} if args.augment else {}))
         t0 = time.time()
         train_network(config, shuffle=1, progress=True, max_snapshots_to_keep=None)
         train_min = (time.time() - t0) / 60

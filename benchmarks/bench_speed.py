@@ -73,6 +73,19 @@ def repeat(video: Path, minutes: float, out: Path) -> Path:
 
 
 # --- one measurement, in its own process ------------------------------------------------
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (MiB): VmHWM, which starts anew at exec. (Linux's
+    ``getrusage(RUSAGE_SELF).ru_maxrss`` keeps the parent's peak across fork + exec, so a
+    child started after the parent loaded a model reported the parent's memory.)"""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def measure(project: Path, video: Path, mode: str, batch: str) -> dict:
     from markerless.analysis import iter_analyze
 
@@ -95,7 +108,7 @@ def measure(project: Path, video: Path, mode: str, batch: str) -> dict:
             if ev["status"] == "done":
                 meta = json.loads(next(Path(dest).glob("*_meta.json")).read_text())["data"]
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss = peak_rss_mb()
     return {"tool": "markerless", "mode": mode, "batch": meta["batch_size"], "frames": n,
             "seconds": round(wall, 2), "fps": round(n / wall, 3),
             "steady_fps": None if steady is None else round(steady, 2),

@@ -129,14 +129,13 @@ def test_analyze_videos_writes_dlc_pickles_and_resumes(trained, tmp_path):
     gen.close()
     partial = list(tmp_path.glob("*.partial"))
     assert len(partial) == 1 and len(list(partial[0].glob("*.npz"))) >= 1
-    with pytest.warns(UserWarning, match="tracking is not available"):
-        scorer = analyze_videos(config, [video], progress=False)
+    scorer = analyze_videos(config, [video], progress=False)  # auto_track: the default
     assert not list(tmp_path.glob("*.partial"))
     stem = f"two{scorer}"
     full = pickle.loads((tmp_path / f"{stem}_full.pickle").read_bytes())
     ass = pickle.loads((tmp_path / f"{stem}_assemblies.pickle").read_bytes())
     assert (tmp_path / f"{stem}_meta.pickle").exists()
-    assert not (tmp_path / f"{stem}.h5").exists()  # no tracks before tracking exists
+    assert not (tmp_path / f"{stem}.h5").exists()  # multi-animal: tracks, not a flat h5
     assert full["metadata"]["nframes"] == 70 and "frame00" in full
     assert full["metadata"]["all_joints_names"] == ["snout", "leftear", "rightear", "tailbase",
                                                     "marker"]
@@ -152,10 +151,29 @@ def test_analyze_videos_writes_dlc_pickles_and_resumes(trained, tmp_path):
             d = np.linalg.norm(animal[None, :, :2] - truth.xy[f], axis=-1)
             ok.append(np.nanmin(np.nanmean(d, axis=-1)))
     assert np.mean(np.array(ok) < 12) >= 0.8  # new, compressed frames: a looser bound
+    # auto_track: DLC 3's tracklets and stitched tracks, scored against the truth
+    from markerless.evaluation.tracking import evaluate_tracking, load_tracks
+
+    assert (tmp_path / f"{stem}_el.pickle").exists()
+    tracks = load_tracks(tmp_path / f"{stem}_el.h5")
+    assert tracks.n_frames == 70 and tracks.n_individuals >= 2
+    # each track follows one animal: near it, and the same animal all along (no swaps)
+    xy = tracks.xy[:, :2, :4]  # (F, tracks, bodyparts, 2)
+    d = np.nanmean(np.linalg.norm(xy[:, :, None] - truth.xy[:, None, :, :4], axis=-1), -1)
+    seen = np.isfinite(d).all(-1)  # (F, tracks): the track has this frame
+    near = np.nanargmin(np.where(np.isfinite(d), d, np.inf), axis=-1)
+    assert seen.mean() >= 0.8
+    for t in range(2):
+        follows = near[seen[:, t], t]
+        assert np.mean(np.min(d[seen[:, t], t], axis=-1) < 16) >= 0.8
+        assert np.mean(follows == np.bincount(follows).argmax()) >= 0.9
+    assert near[seen.all(-1)][:, 0].tolist() != near[seen.all(-1)][:, 1].tolist()
+    scores = evaluate_tracking(tmp_path / f"{stem}_el.h5", truth, sigma=0.5)  # small animals
+    print(scores)
+    assert scores.id_switches <= 2, scores
     # Analysing again skips; redo recomputes the same numbers (resumed = uninterrupted).
     shutil.copy(tmp_path / f"{stem}_assemblies.pickle", tmp_path / "resumed.pickle")
-    with pytest.warns(UserWarning, match="tracking is not available"):
-        analyze_videos(config, [video], progress=False, redo=True)
+    analyze_videos(config, [video], progress=False, redo=True)
     again = pickle.loads((tmp_path / f"{stem}_assemblies.pickle").read_bytes())
     first = pickle.loads((tmp_path / "resumed.pickle").read_bytes())
     assert first.keys() == again.keys()

@@ -235,7 +235,10 @@ def prepare_job(
 def _warn_other_size(video: Path, frame_hw: tuple[int, int], sizes, downscale) -> None:
     """Say so when the frames differ in size from every training image: the animal then
     appears at another scale than the network learned (DLC analyses them silently)."""
-    if not sizes or downscale is not None or tuple(frame_hw) in {tuple(s) for s in sizes}:
+    if not sizes or downscale is not None:
+        return
+    # sizes are recorded in original pixels, rounded back from the training scale
+    if any(abs(frame_hw[0] - h) <= 2 and abs(frame_hw[1] - w) <= 2 for h, w in sizes):
         return
     listed = ", ".join(f"{w}x{h}" for h, w in sizes[:4]) + (" ..." if len(sizes) > 4 else "")
     h, w = frame_hw

@@ -210,17 +210,39 @@ def _warn_crowded(mj: MultiJob, crowded: np.ndarray) -> None:
         "assemblies are kept there: pass n_tracks= to keep more", UserWarning, stacklevel=4)
 
 
-def track_video(mj: MultiJob, **kwargs: Any) -> Path | None:
+def track_video(mj: MultiJob, track_method: str = "ellipse", **kwargs: Any) -> Path:
     """Tracking and stitching of one analysed video (``analyze_videos(auto_track=True)``).
 
-    The single call site for `markerless.tracking`: it reads ``mj.full_pickle`` /
-    ``_assemblies.pickle`` next to it and writes the tracks (``_el.h5``...). Until the
-    trackers are wired here, it warns and returns None.
+    The single call site for `markerless.tracking`: reads the ``_assemblies.pickle`` just
+    written and streams it through the tracker and the stitcher, chunk by chunk, into
+    DeepLabCut 3's ``<video><scorer>_el.pickle`` (tracklets) and ``_el.h5`` (tracks), as
+    ``convert_detections2tracklets`` + ``stitch_tracklets`` would. ``n_tracks`` and
+    ``identity_only`` come from the analysis settings; ``kwargs`` go to
+    `markerless.tracking.stream.track_video` (``inference_cfg``, ``min_length``...).
     """
-    warnings.warn(f"tracking is not available yet: {mj.job.video.name} has its "
-                  "_full.pickle and _assemblies.pickle only (auto_track skipped)",
-                  UserWarning, stacklevel=3)
-    return None
+    from markerless.analysis.ma_outputs import assemblies_pickle_path
+    from markerless.tracking.api import DEFAULT_CHUNK_FRAMES as TRACK_CHUNK_FRAMES
+    from markerless.tracking.detections import read_assemblies_pickle
+    from markerless.tracking.stream import track_video as stream_tracks
+    from markerless.tracking.trackers import TRACK_METHODS
+
+    ma, job = mj.ma, mj.job
+    assemblies = read_assemblies_pickle(
+        assemblies_pickle_path(job.paths.h5), list(ma.multi_bodyparts), n_frames=job.n_frames,
+        unique_bodyparts=list(ma.unique_bodyparts),
+        identities=list(ma.individuals) if ma.identity else None)
+    names = list(ma.individuals)
+    n_tracks = mj.assembler.max_n_individuals
+    if len(names) != n_tracks:
+        names = [f"ind{i + 1}" for i in range(n_tracks)]
+    prefix = job.paths.h5.with_suffix("")
+    suffix = TRACK_METHODS[track_method]
+    return stream_tracks(
+        assemblies.chunks(TRACK_CHUNK_FRAMES),
+        prefix.with_name(prefix.name + suffix + ".h5"), n_tracks, track_method,
+        identity_only=mj.assembler.identity_only, animal_names=names, scorer=job.spec.scorer,
+        tracklets_pickle=prefix.with_name(prefix.name + suffix + ".pickle"),
+        n_frames=job.n_frames, **kwargs)
 
 
 def iter_analyze_video_ma(video: str | os.PathLike, model: Any, info: Any, *,

@@ -92,6 +92,9 @@ PRESETS: dict[str, AugmentConfig] = {
     "light": AugmentConfig(scale_range=(0.8, 1.2), rotation_deg=10.0, rotation_prob=0.5,
                            center_jitter=0.1, brightness=0.1, contrast=0.1, noise_prob=0.0,
                            noise_std=0.0, blur_prob=0.0, blur_sigma=0.0),
+    # animals filmed from above (flies, mice in an arena): every heading is equally likely,
+    # so training poses are rotated through the whole circle (SLEAP's fly recipe does too)
+    "top-down": AugmentConfig(rotation_deg=180.0, rotation_prob=1.0),
     "none": AugmentConfig(scale_range=(1.0, 1.0), rotation_deg=0.0, rotation_prob=0.0,
                           center_jitter=0.0, flip_prob=0.0, brightness=0.0, contrast=0.0,
                           noise_prob=0.0, noise_std=0.0, blur_prob=0.0, blur_sigma=0.0),

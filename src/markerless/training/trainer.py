@@ -104,7 +104,9 @@ class Trainer:
         self.bodyparts, self.individuals = data.bodyparts, data.individuals
         self.frames = data.frames
         # original (height, width) of the training images: analysis warns on other sizes
-        self.image_sizes = sorted({(int(h), int(w)) for h, w in data.sizes.tolist()})
+        # (data.sizes are the images as scaled by global_scale)
+        self.image_sizes = sorted({(round(h / data.scale), round(w / data.scale))
+                                   for h, w in data.sizes.tolist()})
         # how far the animal's labeled keypoints spread (original pixels): the crop size of
         # two-stage inference must hold it
         self.keypoint_extent = keypoint_extent(data.keypoints, data.scale)
