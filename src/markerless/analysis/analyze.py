@@ -45,17 +45,22 @@ VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".mpg", ".mpeg", ".m4v", ".w
 
 
 def run_job_local(
-    job: VideoJob, model: Any, save_as_csv: bool = False, prefetch: int = 3
+    job: VideoJob, model: Any, save_as_csv: bool = False, prefetch: int = 3,
+    predictor: Any = None,
 ) -> Iterator[dict]:
-    """Analyse the pending chunks of ``job`` in this process, saving each chunk as it ends."""
+    """Analyse the pending chunks of ``job`` in this process, saving each chunk as it ends.
+
+    ``predictor`` (frames -> coordinates) replaces the jitted network of ``model``, as for
+    exported models (`markerless.export.analyze`)."""
     rate = Rate(job.n_frames, job.store.frames_done())
     yield rate.event(job)
     pending = job.store.pending()
     if pending:
         from markerless.io.video import VideoReader
 
-        predictor = cached_predictor(job.spec.fingerprint, job.predictor_geometry,
-                                     lambda: model)
+        if predictor is None:
+            predictor = cached_predictor(job.spec.fingerprint, job.predictor_geometry,
+                                         lambda: model)
         with VideoReader(job.video, cache_bytes=0) as reader, contextlib.closing(
             run_chunks(reader, predictor, pending, job.batch_size, job.crop, prefetch)
         ) as events:

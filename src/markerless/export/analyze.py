@@ -8,7 +8,6 @@ optional ``.csv``, ``_meta.pickle``/``.json``), through the same chunked, resuma
 
 from __future__ import annotations
 
-import contextlib
 import os
 import warnings
 from collections.abc import Iterator, Sequence
@@ -63,12 +62,10 @@ def iter_analyze_with_model(
     device: str | None = None,
 ) -> Iterator[dict]:
     """Generator form of `analyze_with_model` (progress dicts as `iter_analyze` yields)."""
-    from markerless.analysis.analyze import collect_videos
-    from markerless.analysis.engine import run_chunks
-    from markerless.analysis.job import finalize_job, prepare_job
-    from markerless.analysis.progress import Rate, skipped_event
+    from markerless.analysis.analyze import collect_videos, run_job_local
+    from markerless.analysis.job import prepare_job
+    from markerless.analysis.progress import skipped_event
     from markerless.export.runtime import ExportedModel
-    from markerless.io.video import VideoReader
 
     model = ExportedModel(exported_folder, backend, device=device)
     spec = _spec(model)
@@ -88,21 +85,8 @@ def iter_analyze_with_model(
                 f"{Path(video).name} gives {job.geometry.frame_hw[0]}x"
                 f"{job.geometry.frame_hw[1]} frames (height x width) but {model.path.name} "
                 f"takes {fixed[0]}x{fixed[1]}: use backend='xla' or crop to that size")
-        rate = Rate(job.n_frames, job.store.frames_done())
-        yield rate.event(job)
-        predictor = _OffsetPredictor(model, job.geometry.offset_xy)
-        pending = job.store.pending()
-        if pending:
-            with VideoReader(job.video, cache_bytes=0) as reader, contextlib.closing(
-                run_chunks(reader, predictor, pending, job.batch_size, job.crop)
-            ) as events:
-                for ev in events:
-                    if ev.coords is not None:
-                        job.store.save(*ev.chunk, ev.coords)
-                    rate.add(ev.n)
-                    yield rate.event(job)
-        out = finalize_job(job, save_as_csv)
-        yield rate.event(job, "done", out)
+        yield from run_job_local(job, None, save_as_csv,
+                                 predictor=_OffsetPredictor(model, job.geometry.offset_xy))
 
 
 def analyze_with_model(
